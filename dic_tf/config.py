@@ -1,0 +1,75 @@
+"""Model configuration shared by the network, the flags and the exports."""
+
+import dataclasses
+
+# RGB mean of the training faces; the network works on RGB in [0, 1] minus it.
+RGB_MEAN = (0.509, 0.424, 0.378)
+
+
+@dataclasses.dataclass
+class DICConfig:
+    """Hyper-parameters of DIC. Field names double as the training flag names.
+
+    Attributes:
+        scale: super-resolution factor (only 8 is defined by the paper).
+        num_features: channels of the SR branch feature maps.
+        num_steps: number of SR/landmark collaboration steps.
+        num_groups: up/down projection groups per feedback block.
+        hg_num_features: channels of the feedback hourglass (landmark branch).
+        num_keypoints: landmarks predicted (68 for CelebA, 194 for Helen).
+        num_fusion_blocks: grouped residual blocks in the attentive fusion.
+        detach_attention: stop the SR loss gradient through the attention.
+    """
+
+    scale: int = 8
+    num_features: int = 48
+    num_steps: int = 4
+    num_groups: int = 6
+    hg_num_features: int = 256
+    num_keypoints: int = 68
+    num_fusion_blocks: int = 7
+    detach_attention: bool = False
+
+    def __post_init__(self):
+        if self.scale != 8:
+            raise ValueError(f"DICConfig.scale={self.scale}: only x8 is defined by DIC.")
+        if self.num_keypoints not in (68, 194):
+            raise ValueError(
+                f"DICConfig.num_keypoints={self.num_keypoints}: the attentive fusion "
+                "merges 68 (iBUG) or 194 (Helen) landmarks into 5 components."
+            )
+        for name in ("num_features", "num_steps", "num_groups", "num_fusion_blocks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"DICConfig.{name}={getattr(self, name)} must be >= 1.")
+        if self.hg_num_features < 4 or self.hg_num_features % 4:
+            raise ValueError(
+                f"DICConfig.hg_num_features={self.hg_num_features} must be a positive "
+                "multiple of 4."
+            )
+
+    @classmethod
+    def x8(cls):
+        """The paper's x8 DIC (21,803,849 parameters)."""
+        return cls()
+
+    @classmethod
+    def tiny(cls):
+        """A small model for tests and the CPU demo (284,337 parameters)."""
+        return cls(
+            num_features=8,
+            num_steps=3,
+            num_groups=2,
+            hg_num_features=32,
+            num_fusion_blocks=2,
+        )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown DICConfig fields {unknown}; known: {sorted(known)}.")
+        return cls(**values)

@@ -1,0 +1,104 @@
+"""Feedback blocks of the SR branch: groups of up- and down-projections."""
+
+from keras import layers, ops
+
+from dic_tf.layers.conv import ConvBlock, DeconvBlock
+from dic_tf.layers.fusion import AttentiveFusion
+
+# Projection geometry for x8 at the feature resolution: k=12, s=8, p=2.
+_PROJECTION = {8: (12, 8, 2)}
+
+
+class FeedbackBlock(layers.Layer):
+    """Compression + `num_groups` up/down projection groups + output compression.
+
+    Group g up-projects the (transition-compressed) concatenation of all LR
+    features so far to HR, down-projects the concatenation of all HR features so
+    far back to LR, and the block outputs the compressed concatenation of the
+    groups' LR features. Used alone, it is the first (coarse) feedback block.
+
+    Args:
+        num_features: channels F.
+        num_groups: projection groups G.
+        scale: projection factor (8).
+
+    Shapes: [B, H, W, C_in] -> [B, H, W, F]; the projections run at [8H, 8W].
+    """
+
+    def __init__(self, num_features, num_groups, scale=8, **kwargs):
+        super().__init__(**kwargs)
+        if scale not in _PROJECTION:
+            raise ValueError(f"FeedbackBlock: scale {scale} is not supported; expected 8.")
+        self.num_features = num_features
+        self.num_groups = num_groups
+        self.scale = scale
+        kernel, stride, pad = _PROJECTION[scale]
+        f = num_features
+        self.compress_in = ConvBlock(f, 1, name="compress_in")
+        self.up_blocks = [
+            DeconvBlock(f, kernel, stride, pad, name=f"up_{g}") for g in range(num_groups)
+        ]
+        self.down_blocks = [
+            ConvBlock(f, kernel, stride, pad, name=f"down_{g}") for g in range(num_groups)
+        ]
+        self.up_transitions = [ConvBlock(f, 1, name=f"up_tran_{g}") for g in range(1, num_groups)]
+        self.down_transitions = [
+            ConvBlock(f, 1, name=f"down_tran_{g}") for g in range(1, num_groups)
+        ]
+        self.compress_out = ConvBlock(f, 1, name="compress_out")
+
+    def project(self, x):
+        """Runs the projection groups on compressed LR features [B, H, W, F]."""
+        lr_features = [x]
+        hr_features = []
+        for g in range(self.num_groups):
+            lr = x if g == 0 else self.up_transitions[g - 1](ops.concatenate(lr_features, -1))
+            hr_features.append(self.up_blocks[g](lr))
+            hr = hr_features[0] if g == 0 else self.down_transitions[g - 1](
+                ops.concatenate(hr_features, -1)
+            )
+            lr_features.append(self.down_blocks[g](hr))
+        return self.compress_out(ops.concatenate(lr_features[1:], -1))
+
+    def call(self, inputs):
+        return self.project(self.compress_in(inputs))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_features=self.num_features, num_groups=self.num_groups, scale=self.scale
+        )
+        return config
+
+
+class AttentiveFeedbackBlock(FeedbackBlock):
+    """Feedback block guided by facial-component attention (steps t >= 1).
+
+    Args:
+        num_features: channels F.
+        num_groups: projection groups G.
+        num_fusion_blocks: grouped residual blocks of the attentive fusion.
+        scale: projection factor (8).
+
+    Call args:
+        features: LR features [B, H, W, F].
+        hidden: the previous step's block output [B, H, W, F].
+        components: merged heatmaps [B, H, W, 5].
+
+    Returns:
+        [B, H, W, F], which is also the next step's `hidden`.
+    """
+
+    def __init__(self, num_features, num_groups, num_fusion_blocks, scale=8, **kwargs):
+        super().__init__(num_features, num_groups, scale=scale, **kwargs)
+        self.num_fusion_blocks = num_fusion_blocks
+        self.fusion = AttentiveFusion(num_features, num_fusion_blocks, name="fusion")
+
+    def call(self, features, hidden, components):
+        x = self.compress_in(ops.concatenate([features, hidden], -1))
+        return self.project(self.fusion(x, components))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_fusion_blocks=self.num_fusion_blocks)
+        return config

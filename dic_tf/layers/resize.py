@@ -1,0 +1,81 @@
+"""Resampling helpers with PyTorch's exact semantics, valid for dynamic shapes.
+
+`keras.ops.image.resize` needs static output sizes on TensorFlow and has no
+`align_corners=True` mode, so the two resamplings DIC needs are written as
+gathers plus linear interpolation along each spatial axis.
+"""
+
+from keras import ops
+
+
+def _source_coordinates(in_size, factor, align_corners):
+    """Source sample positions of an integer upsampling along one axis.
+
+    Args:
+        in_size: int or scalar int tensor, the input length.
+        factor: int, the upsampling factor.
+        align_corners: bool, PyTorch's `align_corners`.
+
+    Returns:
+        (lower, upper, weight): int32 indices [out] into the input and the
+        float32 weight [out] of `upper`.
+    """
+    out_size = in_size * factor
+    out_idx = ops.cast(ops.arange(out_size), "float32")
+    in_size_f = ops.cast(in_size, "float32")
+    if align_corners:
+        out_size_f = ops.cast(out_size, "float32")
+        scale = (in_size_f - 1.0) / ops.maximum(out_size_f - 1.0, 1.0)
+        src = out_idx * scale
+    else:
+        src = ops.maximum((out_idx + 0.5) / factor - 0.5, 0.0)
+    lower = ops.minimum(ops.floor(src), in_size_f - 1.0)
+    upper = ops.minimum(lower + 1.0, in_size_f - 1.0)
+    weight = src - lower
+    return ops.cast(lower, "int32"), ops.cast(upper, "int32"), weight
+
+
+def _upsample_axis(x, axis, factor, align_corners):
+    lower, upper, weight = _source_coordinates(ops.shape(x)[axis], factor, align_corners)
+    shape = [1, 1, 1, 1]
+    shape[axis] = -1
+    weight = ops.cast(ops.reshape(weight, shape), x.dtype)
+    x_lower = ops.take(x, lower, axis=axis)
+    x_upper = ops.take(x, upper, axis=axis)
+    return x_lower + (x_upper - x_lower) * weight
+
+
+def bilinear_upsample(x, factor, align_corners):
+    """Bilinear upsampling by an integer factor, as `F.interpolate` (no antialias).
+
+    Args:
+        x: tensor [B, H, W, C].
+        factor: int upsampling factor.
+        align_corners: bool, PyTorch's `align_corners` flag.
+
+    Returns:
+        Tensor [B, H * factor, W * factor, C].
+    """
+    x = _upsample_axis(x, 1, factor, align_corners)
+    return _upsample_axis(x, 2, factor, align_corners)
+
+
+def pixel_shuffle(x, block_size):
+    """Depth-to-space with TensorFlow's channel order `(i * r + j) * C + c`.
+
+    PyTorch's `PixelShuffle` orders channels `c * r * r + i * r + j`; the weight
+    converter permutes the producing convolution's filters so both agree.
+
+    Args:
+        x: tensor [B, H, W, C * r * r].
+        block_size: int r.
+
+    Returns:
+        Tensor [B, H * r, W * r, C].
+    """
+    shape = ops.shape(x)
+    batch, height, width = shape[0], shape[1], shape[2]
+    channels = x.shape[-1] // (block_size * block_size)
+    x = ops.reshape(x, (batch, height, width, block_size, block_size, channels))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+    return ops.reshape(x, (batch, height * block_size, width * block_size, channels))

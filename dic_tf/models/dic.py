@@ -1,0 +1,109 @@
+"""DIC: iterative collaboration of the SR branch and the landmark branch."""
+
+import keras
+from keras import ops
+
+from dic_tf.config import DICConfig
+from dic_tf.layers import (
+    AttentiveFeedbackBlock,
+    ConvBlock,
+    DeconvBlock,
+    FeedbackBlock,
+    FeedbackHourglass,
+    bilinear_upsample,
+    merge_heatmaps,
+    pixel_shuffle,
+)
+
+# The hourglass pools 4 times at 2x the LR size, so LR sides must divide by 8.
+LR_SIZE_MULTIPLE = 8
+
+
+def check_lr_shape(shape, name="lr"):
+    """Raises a ValueError naming the tensor when its static shape is not [B, H, W, 3]
+    with H and W multiples of 8. Unknown (dynamic) sides are not checked here."""
+    if len(shape) != 4 or shape[-1] != 3:
+        raise ValueError(f"DIC input `{name}` has shape {tuple(shape)}; expected [B, H, W, 3].")
+    bad = [s for s in shape[1:3] if s is not None and s % LR_SIZE_MULTIPLE]
+    if bad:
+        raise ValueError(
+            f"DIC input `{name}` has LR size {shape[1]}x{shape[2]}; both sides must be "
+            f"multiples of {LR_SIZE_MULTIPLE} (e.g. 16x16 for 128x128 faces)."
+        )
+
+
+@keras.saving.register_keras_serializable(package="dic_tf")
+class DIC(keras.Model):
+    """Deep Iterative Collaboration network (Ma et al., CVPR 2020).
+
+    Step 0 runs the coarse feedback block; every later step runs the attentive
+    feedback block on the LR features, the previous step's block output and
+    the 5 facial components merged from the previous step's heatmaps. Every
+    step's SR image (bilinear x8 upsample + residual) goes through the
+    feedback hourglass, whose hidden state is carried to the next step.
+
+    Inputs: LR faces [B, H, W, 3], RGB in [0, 1] minus `RGB_MEAN`, H and W
+    multiples of 8.
+
+    Returns a dict:
+        "sr": list of `num_steps` tensors [B, 8H, 8W, 3] (normalised space).
+        "heatmaps": list of `num_steps` tensors [B, 2H, 2W, num_keypoints].
+        "components": list of `num_steps - 1` tensors [B, 2H, 2W, 5], the
+            merged heatmaps the attentive fusion used at steps 1, 2, ...
+    """
+
+    def __init__(self, config=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = DICConfig.from_dict(config)
+        self.config = config or DICConfig.x8()
+        c = self.config
+        f = c.num_features
+        self.conv_in = ConvBlock(4 * f, 3, name="conv_in")
+        self.first_block = FeedbackBlock(f, c.num_groups, c.scale, name="first_block")
+        self.block = AttentiveFeedbackBlock(
+            f, c.num_groups, c.num_fusion_blocks, c.scale, name="block"
+        )
+        self.out = DeconvBlock(f, 8, 4, 2, name="out")
+        self.conv_out = ConvBlock(3, 3, activation=None, name="conv_out")
+        self.hourglass = FeedbackHourglass(c.hg_num_features, c.num_keypoints, name="hourglass")
+
+    def reconstruct(self, upsampled, block_output):
+        """SR image [B, 8H, 8W, 3] from a feedback block output [B, 2H, 2W, F]."""
+        return upsampled + self.conv_out(self.out(block_output))
+
+    def call(self, lr):
+        check_lr_shape(lr.shape)
+        upsampled = bilinear_upsample(lr, self.config.scale, align_corners=False)
+        features = pixel_shuffle(self.conv_in(lr), 2)
+        hidden = self.first_block(features)
+        sr = self.reconstruct(upsampled, hidden)
+        heatmaps, hg_hidden = self.hourglass(sr)
+        outputs = {"sr": [sr], "heatmaps": [heatmaps], "components": []}
+        for _ in range(1, self.config.num_steps):
+            components = merge_heatmaps(heatmaps)
+            if self.config.detach_attention:
+                components = ops.stop_gradient(components)
+            hidden = self.block(features, hidden, components)
+            sr = self.reconstruct(upsampled, hidden)
+            heatmaps, hg_hidden = self.hourglass(sr, hg_hidden)
+            outputs["sr"].append(sr)
+            outputs["heatmaps"].append(heatmaps)
+            outputs["components"].append(components)
+        return outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(config=self.config.to_dict())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_dic(config=None, lr_size=16):
+    """Builds DIC (weights created) for `config` (default: the paper's x8)."""
+    model = DIC(config or DICConfig.x8())
+    model(ops.zeros((1, lr_size, lr_size, 3)))
+    return model
