@@ -73,7 +73,7 @@ class _Table:
     def block(self, prefix, block):
         """The authors' ConvBlock/DeconvBlock: `<prefix>.0` conv, `<prefix>.1` PReLU."""
         if isinstance(block, DeconvBlock):
-            self.conv(f"{prefix}.0", block.deconv, _deconv_kernel)
+            self.conv(f"{prefix}.0", block, _deconv_kernel)
         else:
             self.conv(f"{prefix}.0", block.conv)
         if block.activation == "prelu":

@@ -7,7 +7,10 @@ pixels from every side, i.e. its output size is `(n - 1) * s + k - 2 p`.
 """
 
 import keras
-from keras import layers
+import numpy as np
+from keras import layers, ops
+
+from dic_tf.layers.resize import pixel_shuffle
 
 
 def torch_default_initializers():
@@ -110,41 +113,94 @@ class ConvBlock(layers.Layer):
 class DeconvBlock(layers.Layer):
     """`ConvTranspose2d(k, stride, padding)` + activation (the up-projection).
 
+    The kernel is stored as Keras' Conv2DTranspose kernel `(k, k, filters,
+    in)`. By default the transposed convolution runs as an exactly equivalent
+    sub-pixel convolution: output phase `r` of input position `q` only sees the
+    `M = ceil(k / s)` inputs `q - M + 1 .. q`, so an `M x M` convolution to
+    `s * s * filters` channels followed by depth-to-space and a crop of `p`
+    gives the same sums, as one dense convolution instead of a scatter.
+
     Args:
         filters: output channels.
         kernel_size: square kernel size k.
         strides: stride s.
         padding: PyTorch padding p, cropped from every side of the output.
         activation: 'prelu', 'lrelu', 'relu' or None.
+        implementation: 'subpixel' (default) or 'transpose' (conv_transpose).
 
     Shapes: [B, H, W, C_in] -> [B, (H - 1) s + k - 2p, (W - 1) s + k - 2p, filters].
     """
 
-    def __init__(self, filters, kernel_size, strides, padding, activation="prelu", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides,
+        padding,
+        activation="prelu",
+        implementation="subpixel",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if implementation not in ("subpixel", "transpose"):
+            raise ValueError(
+                f"DeconvBlock implementation {implementation!r}; expected 'subpixel' or 'transpose'."
+            )
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
         self.padding = padding
         self.activation = activation
-        kernel_init, bias_init = torch_default_initializers()
-        self.deconv = layers.Conv2DTranspose(
-            filters,
-            kernel_size,
-            strides=strides,
-            padding="valid",
-            kernel_initializer=kernel_init,
-            bias_initializer=bias_init,
-            name="deconv",
-        )
-        self.crop = layers.Cropping2D(padding, name="crop") if padding else None
+        self.implementation = implementation
         self.act = make_activation(activation, "act")
+        self.taps = -(-kernel_size // strides)
+        # Sub-pixel tap table: phase r of window position a reads kernel index
+        # r + s * (M - 1 - a), or the appended zero row when that is >= k.
+        index = np.arange(strides)[None, :] + strides * (self.taps - 1 - np.arange(self.taps))[:, None]
+        self._subpixel_index = np.where(index < kernel_size, index, kernel_size).astype("int32")
+
+    def build(self, input_shape):
+        kernel_init, bias_init = torch_default_initializers()
+        k = self.kernel_size
+        self.kernel = self.add_weight(
+            name="kernel", shape=(k, k, self.filters, input_shape[-1]), initializer=kernel_init
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=bias_init)
+
+    def _subpixel_kernel(self):
+        """[M, M, C_in, s * s * filters] with channels ordered (r_h, r_w, filters)."""
+        kernel = ops.pad(self.kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+        index = self._subpixel_index
+        kernel = ops.take(kernel, index.reshape(-1), axis=0)
+        kernel = ops.take(kernel, index.reshape(-1), axis=1)
+        m, s = self.taps, self.strides
+        kernel = ops.reshape(kernel, (m, s, m, s, self.filters, -1))
+        kernel = ops.transpose(kernel, (0, 2, 5, 1, 3, 4))
+        return ops.reshape(kernel, (m, m, -1, s * s * self.filters))
+
+    def _transposed(self, inputs):
+        if self.implementation == "transpose":
+            return ops.conv_transpose(inputs, self.kernel, self.strides, padding="valid")
+        m, s = self.taps, self.strides
+        x = ops.pad(inputs, ((0, 0), (m - 1, m - 1), (m - 1, m - 1), (0, 0)))
+        x = ops.conv(x, self._subpixel_kernel(), padding="valid")
+        return pixel_shuffle(x, s)
 
     def call(self, inputs):
-        x = self.deconv(inputs)
-        if self.crop is not None:
-            x = self.crop(x)
+        shape = ops.shape(inputs)
+        k, s, p = self.kernel_size, self.strides, self.padding
+        out_h = (shape[1] - 1) * s + k - 2 * p
+        out_w = (shape[2] - 1) * s + k - 2 * p
+        x = self._transposed(inputs)
+        x = ops.slice(x, (0, p, p, 0), (shape[0], out_h, out_w, self.filters))
+        x = x + self.bias
         return x if self.act is None else self.act(x)
+
+    def compute_output_shape(self, input_shape):
+        def side(n):
+            return None if n is None else (n - 1) * self.strides + self.kernel_size - 2 * self.padding
+
+        return (input_shape[0], side(input_shape[1]), side(input_shape[2]), self.filters)
 
     def get_config(self):
         config = super().get_config()
@@ -154,5 +210,6 @@ class DeconvBlock(layers.Layer):
             strides=self.strides,
             padding=self.padding,
             activation=self.activation,
+            implementation=self.implementation,
         )
         return config
