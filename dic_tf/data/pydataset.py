@@ -1,0 +1,155 @@
+"""`keras.utils.PyDataset` twin of `pipeline.make_dataset`, without TensorFlow.
+
+For training on the JAX (or torch) backend: reads the same prepared shards
+(`records`, no TensorFlow) or in-memory arrays, and yields the same batches as
+`make_dataset` with the same arguments (same order, augmentations, LR and
+heatmaps), as numpy arrays.
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from dic_tf.data import records, sample
+
+
+@dataclasses.dataclass
+class ArraySource:
+    """Prepared faces held in memory.
+
+    Attributes:
+        hr: uint8 `[N, S, S, 3]` prepared HR faces.
+        landmarks: `[N, K, 2]` `(x, y)` in HR pixels.
+        names: N strings.
+        scale: HR / LR side ratio.
+    """
+
+    hr: np.ndarray
+    landmarks: np.ndarray
+    names: list
+    scale: int = 8
+
+    def __post_init__(self):
+        n, size = len(self.hr), self.hr.shape[1]
+        if self.hr.dtype != np.uint8 or self.hr.shape[1:] != (size, size, 3):
+            raise ValueError(f"ArraySource: hr is {self.hr.dtype} {self.hr.shape}, expected uint8 [N, S, S, 3]")
+        if self.landmarks.shape[0] != n or self.landmarks.shape[2:] != (2,) or len(self.names) != n:
+            raise ValueError(
+                f"ArraySource: landmarks {self.landmarks.shape} and {len(self.names)} names do not match "
+                f"hr {self.hr.shape}, expected [N, K, 2] and N names with N = {n}"
+            )
+        self.hr_size, self.num_keypoints = size, self.landmarks.shape[1]
+
+    def __len__(self):
+        return len(self.hr)
+
+    def get(self, index):
+        """`(hr, landmarks, name)` of record `index`."""
+        return self.hr[index], np.asarray(self.landmarks[index], dtype=np.float32), self.names[index]
+
+
+class ManifestSource:
+    """Records of a prepared dataset (`manifest.json` or its folder)."""
+
+    def __init__(self, manifest_or_dir):
+        manifest = records.read_manifest(manifest_or_dir)
+        self.index = records.RecordIndex([shard["path"] for shard in manifest["shards"]])
+        self.hr_size, self.scale = manifest["hr_size"], manifest["scale"]
+        self.num_keypoints = manifest["num_keypoints"]
+
+    def __len__(self):
+        return len(self.index)
+
+    def get(self, index):
+        """`(hr, landmarks, name)` of record `index`."""
+        return records.decode_record(self.index.read(index), self.num_keypoints)
+
+
+class FacePyDataset(keras.utils.PyDataset):
+    """Batches of prepared faces for `model.fit` or a manual loop.
+
+    Args:
+        source: `manifest.json`, its folder, or an `ArraySource`.
+        batch_size: samples per batch.
+        training: shuffle by `(seed, epoch)`, apply `augment`, drop the last
+            partial batch.
+        augment: `augment.AugmentConfig` or None.
+        seed: data seed.
+        epoch: epoch of the first pass; `on_epoch_end` advances it.
+        skip_batches: batches of the first pass to skip (resuming mid-epoch).
+            Keras sizes every epoch of one `fit` call from the first `len()`,
+            so finish a partial epoch with its own `fit` call or loop.
+        heatmap_size: heatmap side; defaults to `hr_size // 4`.
+        sigma: heatmap Gaussian sigma.
+        with_names: include `name` (a numpy bytes array); set False for
+            `model.fit` on backends that cannot hold strings.
+        **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
+
+    Batches are dicts as `pipeline.make_dataset`: `lr`, `hr` float32 (RGB in
+    [0, 1] minus `RGB_MEAN`), `heatmaps` float32 `[B, h, h, K]`, `landmarks`
+    float32 `[B, K, 2]`, and `name` bytes `[B]`.
+    """
+
+    def __init__(
+        self,
+        source,
+        batch_size,
+        training,
+        augment=None,
+        seed=0,
+        epoch=0,
+        skip_batches=0,
+        heatmap_size=None,
+        sigma=1.0,
+        with_names=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.source = ManifestSource(source) if isinstance(source, (str, os.PathLike)) else source
+        self.batch_size, self.training = batch_size, training
+        self.augment = augment if training else None
+        self.seed, self.epoch, self.skip_batches = seed, epoch, skip_batches
+        self.heatmap_size = heatmap_size or self.source.hr_size // 4
+        self.sigma, self.with_names = sigma, with_names
+        self._steps = sample.steps_per_epoch(len(self.source), batch_size, drop_remainder=training)
+        if self._steps == 0 or not 0 <= skip_batches < self._steps:
+            raise ValueError(
+                f"FacePyDataset: {len(self.source)} examples make {self._steps} batches of {batch_size}; "
+                f"skip_batches={skip_batches} must be in [0, {self._steps})"
+            )
+        self._order = sample.epoch_order(len(self.source), seed, epoch, training)
+
+    def __len__(self):
+        return self._steps - self.skip_batches
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"FacePyDataset: batch {index} out of range [0, {len(self)})")
+        start = (index + self.skip_batches) * self.batch_size
+        positions = range(start, min(start + self.batch_size, len(self.source)))
+        columns = {"lr": [], "hr": [], "heatmaps": [], "landmarks": [], "name": []}
+        for position in positions:
+            hr, landmarks, name = self.source.get(int(self._order[position]))
+            rng = sample.sample_rng(self.seed, self.epoch, position) if self.augment else None
+            hr, lr, heatmaps, landmarks = sample.make_sample(
+                hr, landmarks, self.augment, rng, self.source.scale, self.heatmap_size, self.sigma
+            )
+            for key, value in zip(columns, (lr, hr, heatmaps, landmarks, name.encode("utf-8"))):
+                columns[key].append(value)
+        batch = {
+            "lr": sample.normalize(np.stack(columns["lr"])),
+            "hr": sample.normalize(np.stack(columns["hr"])),
+            "heatmaps": np.stack(columns["heatmaps"]),
+            "landmarks": np.stack(columns["landmarks"]),
+        }
+        if self.with_names:
+            batch["name"] = np.array(columns["name"], dtype=object)
+        return batch
+
+    def on_epoch_end(self):
+        """Moves to the next epoch: a new order and new augmentations."""
+        self.epoch += 1
+        self.skip_batches = 0
+        self._order = sample.epoch_order(len(self.source), self.seed, self.epoch, self.training)

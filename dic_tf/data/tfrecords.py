@@ -1,0 +1,206 @@
+"""Validates annotated faces, prepares them and writes TFRecord shards + `manifest.json`.
+
+Records hold the prepared HR face (official crop + Pillow bicubic resize), its
+landmarks in HR pixels and the image name (layout in `dic_tf.data.records`);
+LR images and heatmaps are made by the input pipelines, after augmentation.
+Shards and manifest are written to temporary files and moved into place with
+`os.replace` only when the whole dataset succeeded.
+"""
+
+import contextlib
+import io
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tqdm import tqdm
+
+from dic_tf.data import NUM_KEYPOINTS, preparation, records
+from dic_tf.data import annotations as annotations_lib
+
+_EXIF_ORIENTATION = 0x0112
+
+
+class PreparationError(ValueError):
+    """Some records are unusable; `problems` lists every one (`annotations.Problem`)."""
+
+    def __init__(self, problems):
+        listing = "\n  ".join(str(p) for p in problems)
+        super().__init__(
+            f"{len(problems)} bad record(s); fix them or pass --skip_bad to leave them out:\n  {listing}"
+        )
+        self.problems = list(problems)
+
+
+def _bbox_problem(item, width, height, path):
+    """A `Problem` if the crop box of `item` leaves a `width` x `height` image, else None."""
+    xmin, ymin, xmax, ymax = item.bbox
+    if xmin >= 0 and ymin >= 0 and xmax <= width and ymax <= height:
+        return None
+    return annotations_lib.Problem(
+        item.name,
+        f"{item.name!r}: bbox {list(item.bbox)} is outside the {width}x{height} image {path}, "
+        f"expected 0 <= xmin < xmax <= {width} and 0 <= ymin < ymax <= {height}",
+    )
+
+
+def check_images(annotations, images_dir):
+    """Checks that every image exists, opens, and contains its crop box.
+
+    Reads only image headers (size and EXIF orientation); full decoding
+    happens while writing.
+
+    Args:
+        annotations: list of `FaceAnnotation`.
+        images_dir: folder the names are relative to.
+
+    Returns:
+        `(good, problems)`: the usable annotations and a `Problem` per other one.
+    """
+    good, problems = [], []
+    for item in annotations:
+        path = os.path.join(images_dir, item.name)
+        if not os.path.isfile(path):
+            problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: image not found: {path}"))
+            continue
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                if image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+                    width, height = height, width
+        except (OSError, ValueError) as error:
+            problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: unreadable image {path} ({error})"))
+            continue
+        problem = _bbox_problem(item, width, height, path)
+        if problem:
+            problems.append(problem)
+        else:
+            good.append(item)
+    return good, problems
+
+
+def encode_record(hr, landmarks, name):
+    """Serializes one prepared face as a `tf.train.Example` (layout in `dic_tf.data.records`)."""
+    buffer = io.BytesIO()
+    Image.fromarray(hr).save(buffer, format="PNG")
+    feature = {
+        records.HR_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[buffer.getvalue()])),
+        records.LANDMARKS_KEY: tf.train.Feature(
+            float_list=tf.train.FloatList(value=np.asarray(landmarks, dtype=np.float32).ravel())
+        ),
+        records.NAME_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[name.encode("utf-8")])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def _write_json_atomically(obj, path):
+    temp = f"{path}.tmp-{os.getpid()}"
+    with open(temp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(temp, path)
+
+
+def build_dataset(
+    images_dir,
+    annotations_path,
+    output_dir,
+    num_shards=1,
+    skip_bad=False,
+    hr_size=preparation.HR_SIZE,
+    scale=preparation.SCALE,
+    num_keypoints=NUM_KEYPOINTS,
+    pts_one_based=False,
+    progress=False,
+):
+    """Prepares every annotated face and writes shards and manifest.
+
+    Args:
+        images_dir: folder of images.
+        annotations_path: info `.pkl`/`.json`, or None for `.pts` files in `images_dir`.
+        output_dir: created if needed.
+        num_shards: shard count (at most one shard per record).
+        skip_bad: leave bad records out (listed in the manifest) instead of failing.
+        hr_size: HR side.
+        scale: HR / LR side ratio, recorded for the pipelines.
+        num_keypoints: landmarks per face.
+        pts_one_based: see `annotations.read_pts_folder`.
+        progress: show a progress bar.
+
+    Returns:
+        The manifest dict that was written.
+
+    Raises:
+        annotations.AnnotationError: the annotation file as a whole is unreadable.
+        PreparationError: without `skip_bad`, listing every bad record; with
+            it, when no record is usable.
+    """
+    items, problems = annotations_lib.read_annotations(annotations_path, images_dir, num_keypoints, pts_one_based)
+    items, image_problems = check_images(items, images_dir)
+    problems += image_problems
+    if problems and not skip_bad:
+        raise PreparationError(problems)
+    if not items:
+        raise PreparationError(problems + [annotations_lib.Problem("", f"{images_dir}: no usable records")])
+
+    os.makedirs(output_dir, exist_ok=True)
+    num_shards = max(1, min(num_shards, len(items)))
+    files = [f"data-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
+    temps = [os.path.join(output_dir, f"{name}.tmp-{os.getpid()}") for name in files]
+    counts = [0] * num_shards
+    names = []
+    committed = False
+    try:
+        with contextlib.ExitStack() as stack:
+            writers = [stack.enter_context(tf.io.TFRecordWriter(path)) for path in temps]
+            for index, item in enumerate(tqdm(items, disable=not progress, desc="preparing")):
+                path = os.path.join(images_dir, item.name)
+                try:
+                    image = preparation.load_image(path)
+                except (OSError, ValueError) as error:
+                    problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode {path} ({error})"))
+                    continue
+                problem = _bbox_problem(item, image.shape[1], image.shape[0], path)
+                if problem:
+                    problems.append(problem)
+                    continue
+                hr, landmarks_hr = preparation.crop_and_resize(image, item.landmarks, item.bbox, hr_size)
+                shard = index * num_shards // len(items)
+                writers[shard].write(encode_record(hr, landmarks_hr, item.name))
+                counts[shard] += 1
+                names.append(item.name)
+        if (problems and not skip_bad) or not names:
+            raise PreparationError(problems)
+        for temp, name in zip(temps, files):
+            os.replace(temp, os.path.join(output_dir, name))
+        committed = True
+    finally:
+        if not committed:
+            for temp in temps:
+                if os.path.exists(temp):
+                    os.remove(temp)
+
+    manifest = {
+        "format_version": records.FORMAT_VERSION,
+        "num_examples": len(names),
+        "num_keypoints": num_keypoints,
+        "hr_size": hr_size,
+        "scale": scale,
+        "lr_size": hr_size // scale,
+        "features": {
+            records.HR_KEY: "PNG-encoded uint8 RGB [hr_size, hr_size, 3]",
+            records.LANDMARKS_KEY: "float32 [num_keypoints * 2]: (x, y) per landmark in HR pixels",
+            records.NAME_KEY: "UTF-8 image name",
+        },
+        "shards": [{"file": name, "num_examples": count} for name, count in zip(files, counts)],
+        "source": {
+            "images_dir": os.path.abspath(images_dir),
+            "annotations": os.path.abspath(annotations_path) if annotations_path else None,
+            "format": "pts" if annotations_path is None else os.path.splitext(annotations_path)[1].lstrip("."),
+        },
+        "num_skipped": len(problems),
+        "skipped": [{"name": p.name, "problem": p.message} for p in problems],
+    }
+    _write_json_atomically(manifest, os.path.join(output_dir, records.MANIFEST_NAME))
+    return manifest
