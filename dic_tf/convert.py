@@ -72,10 +72,8 @@ class _Table:
 
     def block(self, prefix, block):
         """The authors' ConvBlock/DeconvBlock: `<prefix>.0` conv, `<prefix>.1` PReLU."""
-        if isinstance(block, DeconvBlock):
-            self.conv(f"{prefix}.0", block, _deconv_kernel)
-        else:
-            self.conv(f"{prefix}.0", block.conv)
+        transform = _deconv_kernel if isinstance(block, DeconvBlock) else _conv_kernel
+        self.conv(f"{prefix}.0", block, transform)
         if block.activation == "prelu":
             self.add(f"{prefix}.1.weight", block.act.alpha, lambda w: w.reshape(1, 1, 1))
 
@@ -88,7 +86,7 @@ class _Table:
 
 def _plain_conv(table, prefix, block):
     """A ConvBlock without activation stored as a bare PyTorch Conv2d."""
-    table.conv(prefix, block.conv)
+    table.conv(prefix, block)
 
 
 def _residual(table, prefix, res):
@@ -116,9 +114,9 @@ def _linear(table, prefix, lin: Linear1x1):
 
 def _hourglass(table, prefix, hg: Hourglass):
     for n in range(hg.depth, 0, -1):
-        _residual(table, f"{prefix}.res{n}_1", hg.skip_blocks[n])
-        _residual(table, f"{prefix}.res{n}_2", hg.down_blocks[n])
-        _residual(table, f"{prefix}.res{n}_3", hg.up_blocks[n])
+        _residual(table, f"{prefix}.res{n}_1", hg.skip_blocks[n - 1])
+        _residual(table, f"{prefix}.res{n}_2", hg.down_blocks[n - 1])
+        _residual(table, f"{prefix}.res{n}_3", hg.up_blocks[n - 1])
     _residual(table, f"{prefix}.res_center", hg.center)
 
 
@@ -157,8 +155,8 @@ def _dic_table(model: DIC):
     f = model.config.num_features
     perm = _pixel_shuffle_permutation(f)
     conv_in = model.conv_in
-    table.add("conv_in.0.weight", conv_in.conv.kernel, lambda w: _conv_kernel(w)[..., perm])
-    table.add("conv_in.0.bias", conv_in.conv.bias, lambda b: b[perm])
+    table.add("conv_in.0.weight", conv_in.kernel, lambda w: _conv_kernel(w)[..., perm])
+    table.add("conv_in.0.bias", conv_in.bias, lambda b: b[perm])
     table.add("conv_in.1.weight", conv_in.act.alpha, lambda w: w.reshape(1, 1, 1))
     _feedback_block(table, "first_block", model.first_block)
     _feedback_block(table, "block", model.block)

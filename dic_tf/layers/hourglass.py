@@ -95,8 +95,9 @@ class Linear1x1(layers.Layer):
 class Hourglass(layers.Layer):
     """Recursive hourglass of `depth` levels (max-pool down, bilinear up).
 
-    Level n (depth ... 1) keeps a skip branch `skip[n]`, pools by 2, applies
-    `down[n]`, recurses (or `center` at level 1), applies `up[n]` and upsamples
+    Level n (depth ... 1) keeps a skip branch `skip_blocks[n - 1]`, pools by 2,
+    applies `down_blocks[n - 1]`, recurses (or `center` at level 1), applies
+    `up_blocks[n - 1]` and upsamples
     by 2 with `align_corners=True` before adding the skip branch.
 
     Args:
@@ -116,21 +117,22 @@ class Hourglass(layers.Layer):
         def block(name):
             return ResidualBlock(filters, use_batch_norm, name=name)
 
-        levels = range(depth, 0, -1)
-        self.skip_blocks = {n: block(f"skip_{n}") for n in levels}
-        self.down_blocks = {n: block(f"down_{n}") for n in levels}
-        self.up_blocks = {n: block(f"up_{n}") for n in levels}
+        # Index n - 1 holds level n's blocks (level `depth` is the outermost).
+        levels = range(1, depth + 1)
+        self.skip_blocks = [block(f"skip_{n}") for n in levels]
+        self.down_blocks = [block(f"down_{n}") for n in levels]
+        self.up_blocks = [block(f"up_{n}") for n in levels]
         self.center = block("center")
         self.pool = layers.MaxPooling2D(2, 2, name="pool")
 
     def _level(self, x, n, training):
-        skip = self.skip_blocks[n](x, training=training)
-        low = self.down_blocks[n](self.pool(x), training=training)
+        skip = self.skip_blocks[n - 1](x, training=training)
+        low = self.down_blocks[n - 1](self.pool(x), training=training)
         if n > 1:
             low = self._level(low, n - 1, training)
         else:
             low = self.center(low, training=training)
-        low = self.up_blocks[n](low, training=training)
+        low = self.up_blocks[n - 1](low, training=training)
         return skip + bilinear_upsample(low, 2, align_corners=True)
 
     def call(self, inputs, training=None):

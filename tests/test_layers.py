@@ -1,0 +1,139 @@
+"""Layer behaviour: configs, input checks, exact reformulations, explicit recurrence."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from dic_tf.config import DICConfig
+from dic_tf.layers import (
+    AttentiveFeedbackBlock,
+    AttentiveFusion,
+    ConvBlock,
+    DeconvBlock,
+    FeedbackBlock,
+    FeedbackHourglass,
+    GroupedResidualBlock,
+    Hourglass,
+    Linear1x1,
+    ResidualBlock,
+    StackedHourglass,
+    bilinear_upsample,
+    pixel_shuffle,
+)
+from dic_tf.layers.fusion import component_matrix
+from dic_tf.models import DIC, build_dic
+
+LAYERS = [
+    ConvBlock(8, 3, groups=2),
+    DeconvBlock(4, 12, 8, 2),
+    FeedbackBlock(4, 2),
+    AttentiveFeedbackBlock(4, 2, 1),
+    AttentiveFusion(4, 1),
+    GroupedResidualBlock(10, 5),
+    ResidualBlock(8, use_batch_norm=True),
+    Linear1x1(8),
+    Hourglass(4, 8),
+    FeedbackHourglass(8, 68),
+    StackedHourglass(8, 2, 68),
+]
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: type(layer).__name__)
+def test_get_config_round_trip(layer):
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    assert clone.get_config() == config
+
+
+def test_dic_config_round_trip_and_keras_file(tmp_path):
+    model = build_dic(DICConfig.tiny())
+    lr = np.random.default_rng(0).normal(size=(1, 16, 16, 3)).astype("float32")
+    path = tmp_path / "dic.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, DIC) and loaded.config == model.config
+    np.testing.assert_allclose(loaded(lr)["sr"][-1], model(lr)["sr"][-1], atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(12, 16), (16, 20), (17, 17)])
+def test_lr_size_not_multiple_of_8_is_named(size):
+    model = build_dic(DICConfig.tiny())
+    with pytest.raises(ValueError, match=f"LR size {size[0]}x{size[1]}"):
+        model(np.zeros((1, *size, 3), "float32"))
+
+
+def test_non_rgb_input_is_rejected():
+    with pytest.raises(ValueError, match=r"expected \[B, H, W, 3\]"):
+        build_dic(DICConfig.tiny())(np.zeros((1, 16, 16, 1), "float32"))
+
+
+def test_any_multiple_of_8_works():
+    out = build_dic(DICConfig.tiny())(np.zeros((2, 8, 24, 3), "float32"))
+    assert [tuple(s.shape) for s in out["sr"]] == [(2, 64, 192, 3)] * 3
+    assert [tuple(h.shape) for h in out["heatmaps"]] == [(2, 16, 48, 68)] * 3
+    assert [tuple(c.shape) for c in out["components"]] == [(2, 16, 48, 5)] * 2
+
+
+def test_same_input_same_output_no_hidden_state():
+    model = build_dic(DICConfig.tiny())
+    rng = np.random.default_rng(1)
+    a, b = (rng.normal(size=(1, 16, 16, 3)).astype("float32") for _ in range(2))
+    first = np.array(model(a)["sr"][-1])
+    model(b)
+    np.testing.assert_array_equal(first, np.array(model(a)["sr"][-1]))
+
+
+def test_subpixel_deconvolution_equals_transposed_convolution():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 5, 7, 6)).astype("float32")
+    for kernel, stride, pad in [(12, 8, 2), (8, 4, 2), (6, 2, 2), (7, 3, 2)]:
+        sub = DeconvBlock(4, kernel, stride, pad, activation=None)
+        ref = DeconvBlock(4, kernel, stride, pad, activation=None, implementation="transpose")
+        sub.build(x.shape)
+        ref.build(x.shape)
+        ref.set_weights(sub.get_weights())
+        expected = ref(x)
+        assert expected.shape == ((2, 4 * stride + kernel - 2 * pad, 6 * stride + kernel - 2 * pad, 4))
+        np.testing.assert_allclose(sub(x), expected, atol=1e-5)
+
+
+def test_pixel_shuffle_matches_depth_to_space_order():
+    x = np.arange(2 * 3 * 3 * 8, dtype="float32").reshape(2, 3, 3, 8)
+    y = np.array(pixel_shuffle(x, 2))
+    # Output pixel (2h + i, 2w + j), channel c is input channel (i * 2 + j) * C + c.
+    assert y[1, 2 * 2 + 1, 2 * 1 + 0, 1] == x[1, 2, 1, (1 * 2 + 0) * 2 + 1]
+
+
+def test_bilinear_matches_closed_form():
+    x = np.arange(4, dtype="float32").reshape(1, 4, 1, 1) * np.ones((1, 1, 4, 1), "float32")
+    corners = np.array(bilinear_upsample(x, 2, align_corners=True))[0, :, 0, 0]
+    np.testing.assert_allclose(corners, np.arange(8) * 3 / 7, rtol=1e-6)
+    half = np.array(bilinear_upsample(x, 2, align_corners=False))[0, :, 0, 0]
+    np.testing.assert_allclose(half, [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3], rtol=1e-6)
+
+
+def test_component_matrices_cover_the_documented_ranges():
+    m68 = component_matrix(68)
+    assert m68.sum(axis=0).tolist() == [6, 6, 9, 20, 27]
+    assert m68.sum(axis=1).max() == 1
+    m194 = component_matrix(194)
+    assert m194.sum(axis=0).tolist() == [38, 38, 16, 55, 40]
+    with pytest.raises(ValueError, match="expected 68"):
+        component_matrix(98)
+
+
+def test_detach_attention_stops_the_gradient():
+    import tensorflow as tf
+
+    lr = tf.constant(np.random.default_rng(3).normal(size=(1, 16, 16, 3)).astype("float32"))
+    grads = {}
+    for detach in (False, True):
+        keras.utils.set_random_seed(0)
+        model = build_dic(DICConfig(**{**DICConfig.tiny().to_dict(), "detach_attention": detach}))
+        with tf.GradientTape() as tape:
+            loss = ops.sum(model(lr)["sr"][-1])
+        grad = tape.gradient(loss, model.hourglass.trainable_variables)
+        grads[detach] = sum(float(ops.sum(ops.abs(g))) for g in grad if g is not None)
+    assert grads[False] > 0
+    assert grads[True] == 0
