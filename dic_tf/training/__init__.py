@@ -1,0 +1,1 @@
+"""Training DIC: losses, schedules, the TF train step, validation and logging."""
