@@ -1,0 +1,161 @@
+"""Model loading, image IO and preprocessing shared by predict.py (and export.py).
+
+Images are read as 8-bit RGB. A face crop whose size is not `lr_size` x
+`lr_size` is resized to it with Pillow bicubic, the resampling of the data
+preparation (`dic_tf.data.preparation.resize_bicubic`), before it reaches the
+network; the network then sees RGB in [0, 1] (the serving graph subtracts the
+mean itself).
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageDraw
+
+from dic_tf.export.serving import DICServingModule
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+DEFAULT_LR_SIZE = 16
+
+
+class ImageReadError(ValueError):
+    """An input file could not be read as an image; the message names the file."""
+
+
+def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFAULT_LR_SIZE):
+    """A built DIC with weights from exactly one source.
+
+    Args:
+        checkpoint: a training checkpoint directory (`dic_tf.checkpoint.load_model`);
+            its own config is used and `config` must be None.
+        pytorch_checkpoint: an official `.pth` (or a {PyTorch name: array}
+            mapping), converted with `dic_tf.convert.load_official_weights`.
+        config: the `DICConfig` of the official checkpoint.
+        lr_size: LR side used to build the model.
+
+    Returns:
+        (model, description of the source).
+    """
+    if (checkpoint is None) == (pytorch_checkpoint is None):
+        raise ValueError("Give exactly one of a training checkpoint or an official PyTorch checkpoint.")
+    if checkpoint is not None:
+        try:
+            from dic_tf.checkpoint import load_model
+        except ImportError as error:
+            raise ImportError(
+                f"Loading the training checkpoint {checkpoint!r} needs dic_tf.checkpoint, which "
+                f"failed to import: {error}"
+            ) from error
+        model, _ = load_model(os.fspath(checkpoint))
+        return model, f"training checkpoint {os.path.abspath(checkpoint)}"
+    from dic_tf.convert import load_official_weights
+    from dic_tf.models import build_dic
+
+    if config is None:
+        raise ValueError("An official PyTorch checkpoint needs its DICConfig (the config flags).")
+    model = build_dic(config, lr_size=lr_size)
+    load_official_weights(model, pytorch_checkpoint)
+    if isinstance(pytorch_checkpoint, (str, os.PathLike)):
+        return model, f"official PyTorch checkpoint {os.path.abspath(pytorch_checkpoint)}"
+    return model, "official PyTorch state dict (in memory)"
+
+
+def resolve_saved_model_dir(path):
+    """`path` itself if it holds a SavedModel, else its highest integer version."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = sorted(
+        int(name) for name in (os.listdir(path) if os.path.isdir(path) else [])
+        if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
+    )
+    if not versions:
+        raise FileNotFoundError(
+            f"{path!r} is neither a SavedModel directory nor a base path with numbered versions."
+        )
+    return os.path.join(path, str(versions[-1]))
+
+
+class SavedModelPredictor:
+    """Runs the `serving_default` signature of an export.
+
+    Args:
+        path: a version directory or a model base path (latest version used).
+    """
+
+    def __init__(self, path):
+        self.path = resolve_saved_model_dir(path)
+        self._loaded = tf.saved_model.load(self.path)
+        self._signature = self._loaded.signatures["serving_default"]
+        report = os.path.join(self.path, "export_report.json")
+        self.lr_size = DEFAULT_LR_SIZE
+        if os.path.isfile(report):
+            with open(report) as f:
+                self.lr_size = json.load(f).get("lr_size", DEFAULT_LR_SIZE)
+
+    def __call__(self, lr):
+        """`lr` float32 [N, H, W, 3] in [0, 1] -> {"sr", "landmarks", "heatmaps"} numpy."""
+        outputs = self._signature(lr=tf.constant(lr, tf.float32))
+        return {name: value.numpy() for name, value in outputs.items()}
+
+
+class KerasPredictor:
+    """Runs a Keras DIC through the same graph as the export (`DICServingModule`)."""
+
+    def __init__(self, model, lr_size=DEFAULT_LR_SIZE):
+        self.lr_size = lr_size
+        self._module = DICServingModule(model, lr_size=lr_size)
+
+    def __call__(self, lr):
+        """`lr` float32 [N, H, W, 3] in [0, 1] -> {"sr", "landmarks", "heatmaps"} numpy."""
+        return {name: value.numpy() for name, value in self._module.serve(lr).items()}
+
+
+def list_images(folder):
+    """Sorted paths of the image files (by extension) directly inside `folder`."""
+    return sorted(
+        os.path.join(folder, name) for name in os.listdir(folder)
+        if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name))
+    )
+
+
+def read_rgb(path):
+    """uint8 [H, W, 3] RGB of an image file; `ImageReadError` naming it otherwise."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageReadError(f"Cannot read image {path!r}: {error}") from error
+
+
+def to_lr(image, lr_size):
+    """uint8 [H, W, 3] face crop -> float32 [lr_size, lr_size, 3] in [0, 1].
+
+    Resized with Pillow bicubic (as the data preparation) unless already
+    `lr_size` x `lr_size`.
+    """
+    if image.shape[:2] != (lr_size, lr_size):
+        image = np.asarray(
+            Image.fromarray(np.ascontiguousarray(image)).resize((lr_size, lr_size), Image.BICUBIC)
+        )
+    return image.astype(np.float32) / 255.0
+
+
+def to_uint8(image):
+    """float [..., 3] in [0, 1] -> uint8, rounded."""
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def write_png(path, image):
+    """Writes uint8 [H, W, 3] RGB as PNG."""
+    Image.fromarray(image).save(path, format="PNG")
+
+
+def draw_landmarks(image, points, radius=1, color=(0, 255, 0)):
+    """uint8 [H, W, 3] copy of `image` with a dot at each (x, y) of `points` [K, 2]."""
+    canvas = Image.fromarray(image)
+    draw = ImageDraw.Draw(canvas)
+    for x, y in np.asarray(points, np.float64):
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
+    return np.asarray(canvas)
