@@ -9,8 +9,9 @@
       strips/*.png          one strip per shown image
 
 Each strip has one column per image (LR nearest-upscaled, bicubic, SR at each
-step with its landmarks, HR) and, when attention maps are given, one extra row
-per facial component with the step's attention map overlaid on that step's SR.
+step with its landmarks, HR); when attention maps are given, one extra row per
+facial component with the step's attention map overlaid on that step's SR; and
+one row per saliency target with the map overlaid on the LR.
 
 The folder is built next to `output_dir` and moved into place at the end, so a
 crash never leaves a half-written report behind.
@@ -54,8 +55,11 @@ class ImageRecord:
         landmarks: optional T float `(K, 2)` `(x, y)` image positions, drawn on
             the SR of the same step.
         gt_landmarks: optional float `(K, 2)` ground-truth positions, drawn on HR.
-        attention: optional T float `(h', w', 5)` component maps per step (left
-            eye, right eye, nose, mouth, contour), any resolution.
+        attention: optional T entries, each None (a step without attention,
+            e.g. DIC's first) or float `(h', w', 5)` component maps (left eye,
+            right eye, nose, mouth, contour), any resolution.
+        saliency: optional mapping target label -> float `(h, w)` map over the
+            LR pixels, drawn over the LR.
     """
 
     name: str
@@ -67,7 +71,8 @@ class ImageRecord:
     bicubic_metrics: Optional[Mapping[str, float]] = None
     landmarks: Optional[Sequence[np.ndarray]] = None
     gt_landmarks: Optional[np.ndarray] = None
-    attention: Optional[Sequence[np.ndarray]] = None
+    attention: Optional[Sequence[Optional[np.ndarray]]] = None
+    saliency: Optional[Mapping[str, np.ndarray]] = None
 
     def __post_init__(self):
         _check_rgb(self.lr, f"{self.name}: lr")
@@ -97,11 +102,19 @@ class ImageRecord:
         if self.attention is not None:
             _check_per_step(self.attention, num_steps, f"{self.name}: attention")
             for step, maps in enumerate(self.attention):
+                if maps is None:
+                    continue
                 if np.ndim(maps) != 3 or np.shape(maps)[-1] != len(COMPONENTS):
                     raise ValueError(
                         f"{self.name}: attention[{step}] must have shape "
-                        f"(h, w, {len(COMPONENTS)}), got {np.shape(maps)}."
+                        f"(h, w, {len(COMPONENTS)}) or be None, got {np.shape(maps)}."
                     )
+        for label, heat in (self.saliency or {}).items():
+            if np.shape(heat) != self.lr.shape[:2]:
+                raise ValueError(
+                    f"{self.name}: saliency[{label!r}] must have the LR shape "
+                    f"{self.lr.shape[:2]}, got {np.shape(heat)}."
+                )
 
     @property
     def num_steps(self):
@@ -116,6 +129,7 @@ def write_report(
     higher_is_better=True,
     num_shown=8,
     protocol=None,
+    summary_tables=None,
 ):
     """Writes the report folder and returns the path of its `index.html`.
 
@@ -129,6 +143,8 @@ def write_report(
         num_shown: strips drawn in each of the "best" and "worst" sections
             (`None`: every image).
         protocol: optional mapping shown verbatim as the evaluation protocol.
+        summary_tables: optional mapping table title -> {row label -> {column
+            -> number}}, shown after the averages (e.g. landmark errors, timing).
 
     Returns:
         Path of the written `index.html`.
@@ -160,7 +176,7 @@ def write_report(
         render_psnr_plot(averages, font).save(os.path.join(staging, PLOT_FILE))
         page = _render_html(
             title, records, ranked, best, worst, strip_files, averages,
-            sort_metric, protocol,
+            sort_metric, protocol, summary_tables or {},
         )
         with open(os.path.join(staging, "index.html"), "w", encoding="utf-8") as f:
             f.write(page)
@@ -191,8 +207,8 @@ def render_strip(record, font=None):
     """Draws the comparison strip of one record.
 
     Returns:
-        RGB `PIL.Image` of `(1 + 5 attention rows) * H + labels` by
-        `columns * W` pixels.
+        RGB `PIL.Image` of `(1 + 5 attention rows + saliency rows) * H +
+        labels` by `columns * W` pixels.
     """
     font = font or _load_font()
     height, width = record.hr.shape[:2]
@@ -211,7 +227,8 @@ def render_strip(record, font=None):
         _draw_points(hr, record.gt_landmarks, _GT_LANDMARK_COLOR)
     columns.append(("HR", hr, ""))
 
-    num_rows = 1 + (len(COMPONENTS) if record.attention is not None else 0)
+    saliency = dict(record.saliency or {})
+    num_rows = 1 + (len(COMPONENTS) if record.attention is not None else 0) + len(saliency)
     canvas = Image.new("RGB", (len(columns) * width, _LABEL_HEIGHT + num_rows * height), "white")
     draw = ImageDraw.Draw(canvas)
     for col, (label, tile, caption) in enumerate(columns):
@@ -225,8 +242,18 @@ def render_strip(record, font=None):
             draw.text((3, top + height // 2 - _FONT_SIZE), f"attention:\n{component}",
                       fill="black", font=font)
             for step, sr in enumerate(record.sr_steps):
+                if record.attention[step] is None:
+                    draw.text(((first_sr_col + step) * width + 3, top + height // 2),
+                              "no attention", fill=(90, 90, 90), font=font)
+                    continue
                 overlay = heat_overlay(sr, record.attention[step][..., row - 1])
                 canvas.paste(Image.fromarray(overlay), ((first_sr_col + step) * width, top))
+    lr_up = np.asarray(lr)
+    for row, (label, heat) in enumerate(saliency.items(), start=num_rows - len(saliency)):
+        top = _LABEL_HEIGHT + row * height
+        canvas.paste(Image.fromarray(heat_overlay(lr_up, heat)), (0, top))
+        draw.text((width + 3, top + height // 2 - _FONT_SIZE), f"saliency:\n{label}",
+                  fill="black", font=font)
     return canvas
 
 
@@ -318,7 +345,7 @@ def render_psnr_plot(averages, font=None, size=(640, 360)):
 
 
 def _render_html(title, records, ranked, best, worst, strip_files, averages,
-                 sort_metric, protocol):
+                 sort_metric, protocol, summary_tables):
     metric_names = list(records[0].metrics[-1])
     esc = html.escape
     parts = [
@@ -343,14 +370,11 @@ def _render_html(title, records, ranked, best, worst, strip_files, averages,
         parts += [f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>"
                   for k, v in protocol.items()]
         parts.append("</table>")
-    parts.append('<h2>Averages</h2><table id="averages"><tr><th></th>')
-    columns = list(dict.fromkeys(k for row in averages.values() for k in row))
-    parts += [f"<th>{esc(k)}</th>" for k in columns]
-    parts.append("</tr>")
-    for label, row in averages.items():
-        cells = "".join(f"<td>{_format(k, row[k]) if k in row else ''}</td>" for k in columns)
-        parts.append(f"<tr><td>{esc(label)}</td>{cells}</tr>")
-    parts.append("</table>")
+    parts.append("<h2>Averages</h2>")
+    parts += _html_table("averages", averages)
+    for index, (table_title, rows) in enumerate(summary_tables.items()):
+        parts.append(f"<h2>{esc(table_title)}</h2>")
+        parts += _html_table(f"summary-{index}", rows)
     parts.append(f'<h2>PSNR per step</h2><img id="psnr-plot" src="{PLOT_FILE}" '
                  'alt="mean PSNR per step">')
     for section, heading, group in (("best", "Best first", best), ("worst", "Worst first", worst)):
@@ -374,6 +398,22 @@ def _render_html(title, records, ranked, best, worst, strip_files, averages,
         parts.append(f"<tr><td>{name}</td>{cells}</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _html_table(table_id, rows):
+    """HTML lines of a table: one row per label, one column per key seen."""
+    esc = html.escape
+    columns = list(dict.fromkeys(k for row in rows.values() for k in row))
+    parts = [f'<table id="{table_id}"><tr><th></th>']
+    parts += [f"<th>{esc(str(k))}</th>" for k in columns]
+    parts.append("</tr>")
+    for label, row in rows.items():
+        cells = "".join(
+            f"<td>{_format(k, row[k]) if row.get(k) is not None else ''}</td>" for k in columns
+        )
+        parts.append(f"<tr><td>{esc(str(label))}</td>{cells}</tr>")
+    parts.append("</table>")
+    return parts
 
 
 @contextlib.contextmanager

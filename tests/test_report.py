@@ -197,3 +197,26 @@ def test_screenshot_script_renders_the_report(tmp_path):
         assert image.size == (1000, 1200)
         pixels = np.asarray(image.convert("L"))
     assert pixels.min() < 100 and pixels.max() > 200
+
+
+def test_steps_without_attention_saliency_rows_and_summary_tables(tmp_path):
+    base = _record(0)
+    record = report.ImageRecord(
+        **{**{k: getattr(base, k) for k in ("name", "lr", "hr", "sr_steps", "metrics",
+                                            "bicubic", "bicubic_metrics", "landmarks")},
+           "attention": [None] + list(base.attention[1:]),
+           "saliency": {"landmark_30": np.random.default_rng(0).random((8, 8))}},
+    )
+    strip = report.render_strip(record)
+    rows = 1 + len(report.COMPONENTS) + 1
+    assert strip.size[1] == report._LABEL_HEIGHT + rows * SIZE
+    index = report.write_report(
+        [record], tmp_path / "r",
+        summary_tables={"Landmark detection": {"sr": {"width": 0.1, "eye_dist": None}}},
+    )
+    page = _parse(index)
+    assert page.rows["summary-0"] == 2
+    with pytest.raises(ValueError, match=r"saliency\['x'\] must have the LR shape \(8, 8\)"):
+        report.ImageRecord(**{**{k: getattr(base, k) for k in ("name", "lr", "hr", "sr_steps",
+                                                              "metrics")},
+                              "saliency": {"x": np.zeros((4, 4))}})

@@ -1,0 +1,248 @@
+"""evaluate.py model mode: the demo run end to end, results.json contract and values."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dic_tf import evaluation, landmarks, metrics
+from dic_tf.data import preparation, synthetic
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUM_FACES, STEPS = 3, 3
+_CHROMIUM = (os.environ.get("CHROMIUM") or shutil.which("chromium")
+             or shutil.which("chromium-browser"))
+
+
+def _run(script, *args):
+    return subprocess.run([sys.executable, os.path.join(REPO, script), *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    result = _run("scripts/make_demo_data.py", f"--output_dir={folder}",
+                  f"--num_faces={NUM_FACES}")
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(demo):
+    """The demo evaluation: 3 faces, batches of 2 (a padded short batch), annotations, saliency."""
+    out = demo / "eval"
+    result = _run(
+        "evaluate.py", f"--pytorch_checkpoint={demo}/dic_tiny.npz", "--config=tiny",
+        f"--hr_dir={demo}/hr", f"--annotations={demo}/info.json",
+        "--saliency=landmark:30", "--batch_size=2",
+        f"--output_dir={out}", "--noprogress",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / "results.json") as f:
+        return out, json.load(f), result.stdout
+
+
+def test_results_json_contract(run):
+    out, results, stdout = run
+    assert {"images", "average", "protocol", "timing", "model", "saliency"} <= set(results)
+    names = [f"synthetic_{i:05d}.png" for i in range(NUM_FACES)]
+    assert sorted(results["images"]) == names
+    for entry in results["images"].values():
+        assert len(entry["steps"]) == STEPS
+        assert entry["psnr"] == entry["steps"][-1]["psnr"]
+        assert entry["ssim"] == entry["steps"][-1]["ssim"]
+        assert set(entry["bicubic"]) == {"psnr", "ssim"}
+        assert entry["time_s"] > 0 and entry["nme"] == entry["steps"][-1]["nme"]
+    average = results["average"]
+    assert len(average["steps"]) == STEPS and average["num_annotated"] == NUM_FACES
+    for t in range(STEPS):
+        for key in ("psnr", "ssim", "nme"):
+            per_image = [e["steps"][t][key] for e in results["images"].values()]
+            assert average["steps"][t][key] == pytest.approx(np.mean(per_image), abs=1e-12)
+    assert average["psnr"] == average["steps"][-1]["psnr"]
+    assert results["protocol"]["border"] == 8 and results["protocol"]["ssim"] == "official"
+    assert results["timing"]["num_batches"] == 2 and results["timing"]["batch_size"] == 2
+    assert results["model"]["config"]["num_steps"] == STEPS
+    assert "step 3: PSNR" in stdout and "bicubic: PSNR" in stdout
+
+
+def test_metrics_recomputed_from_written_pngs(run, demo):
+    out, results, _ = run
+    for name, entry in results["images"].items():
+        hr = evaluation.load_rgb(demo / "hr" / name)
+        for step in entry["steps"]:
+            sr = evaluation.load_rgb(out / step["sr_file"])
+            assert step["psnr"] == pytest.approx(metrics.psnr_y(sr, hr), abs=1e-9)
+            assert step["ssim"] == pytest.approx(metrics.ssim_y(sr, hr), abs=1e-9)
+        final = evaluation.load_rgb(out / entry["sr_file"])
+        np.testing.assert_array_equal(final, evaluation.load_rgb(out / entry["steps"][-1]["sr_file"]))
+        bicubic = evaluation.upscale_bicubic(preparation.make_lr(hr), 8)
+        assert entry["bicubic"]["psnr"] == pytest.approx(metrics.psnr_y(bicubic, hr), abs=1e-9)
+
+
+def test_report_and_saliency_files(run):
+    out, results, _ = run
+    index = out / "report" / "index.html"
+    assert results["report"] == str(index)
+    page = index.read_text()
+    for section in ('id="averages"', 'id="best"', 'id="worst"', "psnr_per_step.png",
+                    "Run time"):
+        assert section in page
+    strips = sorted(os.listdir(out / "report" / "strips"))
+    assert len(strips) == NUM_FACES
+    for name, path in results["saliency"]["landmark_30"].items():
+        with Image.open(out / path) as overlay:
+            assert overlay.size == (128, 128), name
+
+
+@pytest.mark.skipif(_CHROMIUM is None, reason="Chromium is not installed")
+def test_report_screenshot(run, tmp_path):
+    out, _, _ = run
+    shot = tmp_path / "report.png"
+    result = subprocess.run(
+        [os.path.join(REPO, "scripts", "screenshot_report.sh"), str(out / "report"), str(shot),
+         "1000,1400"], capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.shape == (1400, 1000) and pixels.min() < 100 and pixels.max() > 200
+
+
+def test_annotations_are_mapped_into_the_hr_frame(demo):
+    faces = synthetic.generate_faces(NUM_FACES, 0)
+    test_set, unmatched = evaluation.load_test_set(str(demo / "hr"),
+                                                   annotations_path=str(demo / "info.json"))
+    assert unmatched == [] and [item.name for item in test_set] == faces.names
+    for item, image in zip(test_set, faces.images):
+        face = faces.info[item.name]
+        hr, expected = preparation.crop_and_resize(image, face["landmark"], face["bbox"])
+        np.testing.assert_array_equal(item.hr, hr)
+        np.testing.assert_allclose(item.landmarks, expected, atol=1e-9)
+        np.testing.assert_array_equal(item.lr, preparation.make_lr(hr))
+
+
+def _write(folder, name, array):
+    folder.mkdir(exist_ok=True)
+    Image.fromarray(array).save(folder / name)
+
+
+def test_test_set_errors_name_files_and_sizes(tmp_path):
+    face = np.zeros((128, 128, 3), np.uint8)
+    hr, lr = tmp_path / "hr", tmp_path / "lr"
+    _write(hr, "a.png", face)
+    _write(lr, "a.png", face[::8, ::8])
+    _write(lr, "b.png", face[::8, ::8])
+    with pytest.raises(FileNotFoundError, match=r"No ground truth for .*b\.png"):
+        evaluation.load_test_set(str(hr), str(lr))
+    (lr / "b.png").unlink()
+    _write(lr, "a.png", face[:120:8, ::8])
+    with pytest.raises(ValueError, match=r"LR .*a\.png' is 16x15.*128x120.*is 128x128"):
+        evaluation.load_test_set(str(hr), str(lr))
+    _write(hr, "c.png", face[:, :64])
+    with pytest.raises(ValueError, match=r"c\.png' is 64x128 .*official preparation"):
+        evaluation.load_test_set(str(hr))
+    _write(hr, "c.png", face[:64, :64])
+    with pytest.raises(ValueError, match=r"c\.png' is 64x64 but .*a\.png' is 128x128"):
+        evaluation.load_test_set(str(hr))
+    with pytest.raises(FileNotFoundError, match="missing"):
+        evaluation.load_test_set(str(tmp_path / "missing"))
+
+
+def test_cli_reports_usage_and_missing_files(tmp_path):
+    result = _run("evaluate.py", f"--output_dir={tmp_path}", f"--hr_dir={tmp_path}")
+    assert result.returncode != 0 and "Give exactly one of --sr_dir" in result.stderr
+    result = _run("evaluate.py", f"--output_dir={tmp_path}", "--pytorch_checkpoint=x.npz",
+                  f"--hr_dir={tmp_path}/nowhere", "--config=tiny")
+    assert result.returncode != 0
+    assert "evaluate.py: error:" in result.stderr and "nowhere" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny(demo):
+    model, info = evaluation.load_dic(pytorch_checkpoint=str(demo / "dic_tiny.npz"),
+                                      config=_tiny_config())
+    return model
+
+
+def _tiny_config():
+    from dic_tf.config import DICConfig
+
+    return DICConfig.tiny()
+
+
+def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path):
+    lr_dir = tmp_path / "lr"
+    for name in os.listdir(demo / "hr"):
+        _write(lr_dir, name, preparation.make_lr(evaluation.load_rgb(demo / "hr" / name)))
+    made, _ = evaluation.load_test_set(str(demo / "hr"))
+    paired, _ = evaluation.load_test_set(str(demo / "hr"), str(lr_dir))
+    predictor = evaluation.KerasPredictor(tiny)
+    one, _ = evaluation.evaluate_model(predictor, made, str(tmp_path / "a"), batch_size=1,
+                                       progress=False)
+    three, records = evaluation.evaluate_model(predictor, paired, str(tmp_path / "b"),
+                                               batch_size=3, progress=False)
+    assert three["protocol"]["lr"] == "read from --lr_dir"
+    for name, entry in one["images"].items():
+        assert entry["lr_file"] is None and three["images"][name]["lr_file"] == name
+        for a, b in zip(entry["steps"], three["images"][name]["steps"]):
+            assert a["psnr"] == pytest.approx(b["psnr"], abs=1e-3)
+    assert records[0].attention[0] is None and records[0].attention[1].shape == (32, 32, 5)
+
+
+def test_checkpoint_source_uses_dic_tf_checkpoint(tiny, monkeypatch):
+    monkeypatch.setattr(evaluation.checkpoint_lib, "load_model", lambda path: (tiny, tiny.config))
+    model, info = evaluation.load_dic(checkpoint="runs/ckpt")
+    assert model is tiny and info["kind"] == "checkpoint" and info["config"]["num_steps"] == 3
+
+
+def test_saved_model_predictor(demo, tmp_path):
+    """A stand-in export with the serving contract: RGB [0, 1] in, `sr` [0, 1] out."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(image):
+        batch = tf.shape(image)[0]
+        return {"sr": tf.image.resize(image, [128, 128], method="nearest"),
+                "heatmaps": tf.zeros([batch, 32, 32, 68]), "landmarks": tf.zeros([batch, 68, 2])}
+
+    module = tf.Module()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": serve})
+    predictor = evaluation.SavedModelPredictor(str(tmp_path / "sm"))
+    assert predictor.num_keypoints == 68
+    test_set, _ = evaluation.load_test_set(str(demo / "hr"))
+    results, records = evaluation.evaluate_model(predictor, test_set, str(tmp_path / "out"),
+                                                 batch_size=2, progress=False)
+    assert results["num_steps"] == 1 and records[0].attention is None
+    for item in test_set:
+        nearest = np.repeat(np.repeat(item.lr, 8, axis=0), 8, axis=1)
+        assert results["images"][item.name]["psnr"] == pytest.approx(
+            metrics.psnr_y(nearest, item.hr), abs=1e-9)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        evaluation.SavedModelPredictor(str(tmp_path / "nowhere"))
+
+
+def test_landmark_detection_on_sr_bicubic_and_hr(tiny, demo, tmp_path):
+    detector = evaluation.load_landmark_detector(str(demo / "hg_tiny.npz"), 32, 2)
+    test_set, _ = evaluation.load_test_set(str(demo / "hr"),
+                                           annotations_path=str(demo / "info.json"))
+    results, records = evaluation.evaluate_model(
+        evaluation.KerasPredictor(tiny), test_set, str(tmp_path), batch_size=3,
+        detector=detector, progress=False,
+    )
+    detection = results["average"]["landmark_detection"]
+    assert detection["num_images"] == NUM_FACES
+    gt = np.stack([item.landmarks for item in test_set])
+    hr = np.stack([item.hr for item in test_set])
+    expected = landmarks.landmark_errors(evaluation.detect_landmarks(detector, hr), gt)
+    for name in landmarks.NORMALIZATIONS:
+        assert detection["hr"][name] == pytest.approx(expected[name].mean(), abs=1e-12)
+        assert set(detection) == {"sr", "bicubic", "hr", "num_images"}
+    for item in test_set:
+        assert set(results["images"][item.name]["landmark_detection"]) == {"sr", "bicubic", "hr"}
