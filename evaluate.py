@@ -26,7 +26,7 @@ import sys
 
 from absl import app, flags
 
-from dic_tf import evaluation, metrics
+from dic_tf import evaluation, inference, metrics
 from dic_tf import flags as config_flags
 from dic_tf import saliency as saliency_lib
 
@@ -46,7 +46,8 @@ flags.DEFINE_string("lr_dir", None, "Model mode: LR images paired with --hr_dir 
 flags.DEFINE_string("annotations", None, "Model mode: info .json/.pkl with ground-truth "
                     "landmarks (matched by file stem, mapped into the HR frame by bbox).")
 flags.DEFINE_string("landmark_detector", None, "Model mode: stacked-hourglass detector "
-                    "(HG_68_CelebA.pth / .npz, or our .weights.h5); needs --annotations.")
+                    "(HG_68_CelebA.pth / .npz, our .weights.h5, or a train.py --mode=hg_eval run "
+                    "directory); needs --annotations.")
 flags.DEFINE_integer("detector_features", 256, "Channels of the landmark detector.")
 flags.DEFINE_integer("detector_stacks", 4, "Hourglass stacks of the landmark detector.")
 flags.DEFINE_string("saliency", None, "Model mode: saliency targets, e.g. "
@@ -103,7 +104,7 @@ def run_model_mode(source):
         predictor = evaluation.SavedModelPredictor(FLAGS.saved_model)
         model_info = {"kind": "saved_model", "path": FLAGS.saved_model}
     else:
-        keras_model, model_info = evaluation.load_dic(
+        keras_model, model_info = inference.load_dic(
             checkpoint=FLAGS.checkpoint, pytorch_checkpoint=FLAGS.pytorch_checkpoint,
             config=config, lr_size=test_set[0].lr.shape[0],
         )

@@ -11,12 +11,9 @@ image, ...) fails the run with the full list, and nothing is written.
 
 import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
-from dic_tf.data import annotations
-from dic_tf.data import preparation
-from dic_tf.data import tfrecords
+from dic_tf.data import annotations, preparation, tfrecords
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("images_dir", None, "Folder of face images (names in the annotations are relative to it).")

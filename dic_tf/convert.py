@@ -260,17 +260,28 @@ def _to_numpy(value, name):
         ) from error
 
 
+def read_npz_state_dict(path):
+    """Reads an `.npz` of arrays keyed by PyTorch names (no PyTorch needed)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Checkpoint {path!r} does not exist.")
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
 def normalize_state_dict(source):
     """Unwraps `{'state_dict': ...}`/`{'netG': ...}` and strips DataParallel `module.`.
 
     Args:
-        source: a `.pth` path or a mapping of PyTorch names to arrays/tensors.
+        source: a `.pth` path, an `.npz` path of arrays keyed by PyTorch names,
+            or a mapping of PyTorch names to arrays/tensors.
 
     Returns:
         {name: float64 numpy array}.
     """
     if isinstance(source, (str, os.PathLike)):
-        source = read_torch_checkpoint(source)
+        is_npz = os.fspath(source).endswith(".npz")
+        source = read_npz_state_dict(source) if is_npz else read_torch_checkpoint(source)
     if not hasattr(source, "items"):
         raise TypeError(
             f"Checkpoint source must be a path or a mapping, got {type(source).__name__}."
@@ -305,8 +316,9 @@ def load_official_weights(model, source, ignore_prefixes=None):
             `dic.hourglass`), `StackedHourglassModel`, `LightCNNDiscriminator`
             or `LightCNNFeatures`.
         source: path to a `.pth` file (DIC_CelebA.pth, DICGAN_CelebA.pth,
-            FB_HG_68_CelebA.pth, HG_68_CelebA.pth, LightCNN_feature.pth), or a
-            mapping of PyTorch names to arrays. Plain state dicts,
+            FB_HG_68_CelebA.pth, HG_68_CelebA.pth, LightCNN_feature.pth), an
+            `.npz` of the same tensors keyed by PyTorch names, or a mapping of
+            PyTorch names to arrays. Plain state dicts,
             `{'state_dict': ...}`, `{'netG': ...}` and `module.` prefixes work.
         ignore_prefixes: names starting with these are skipped (reported in the
             result). Defaults to the classifier head for `LightCNNFeatures` and

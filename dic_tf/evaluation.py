@@ -56,7 +56,7 @@ from dic_tf.config import RGB_MEAN
 from dic_tf.convert import load_official_weights
 from dic_tf.data import annotations as annotations_lib
 from dic_tf.data import preparation
-from dic_tf.models import build_dic, build_stacked_hourglass
+from dic_tf.models import build_stacked_hourglass
 from dic_tf.models.dic import LR_SIZE_MULTIPLE
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -496,58 +496,21 @@ class SavedModelPredictor:
         )
 
 
-def read_state_dict(path):
-    """An official checkpoint as a `load_official_weights` source.
-
-    Args:
-        path: `.pth` file (needs PyTorch), or `.npz` of the same tensors keyed
-            by their PyTorch names (no PyTorch needed).
-
-    Returns:
-        the `.pth` path, or {PyTorch name: numpy array}.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Checkpoint {path!r} does not exist.")
-    if path.endswith(".npz"):
-        with np.load(path) as data:
-            return {name: data[name] for name in data.files}
-    return path
-
-
-def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=16):
-    """Loads DIC from one of our training checkpoints or an official one.
-
-    Args:
-        checkpoint: our training checkpoint folder (`dic_tf.checkpoint.load_model`).
-        pytorch_checkpoint: official `.pth` (or `.npz`, see `read_state_dict`).
-        config: `DICConfig` of the official checkpoint.
-        lr_size: LR side the model is built for.
-
-    Returns:
-        `(model, description dict for results.json)`.
-    """
-    if (checkpoint is None) == (pytorch_checkpoint is None):
-        raise ValueError("load_dic needs exactly one of checkpoint and pytorch_checkpoint.")
-    if checkpoint is not None:
-        model, config = checkpoint_lib.load_model(checkpoint)
-        kind, path = "checkpoint", checkpoint
-    else:
-        model = build_dic(config, lr_size)
-        load_official_weights(model, read_state_dict(pytorch_checkpoint))
-        kind, path = "pytorch_checkpoint", pytorch_checkpoint
-    return model, {"kind": kind, "path": os.path.abspath(path), "config": config.to_dict()}
-
-
 def load_landmark_detector(path, num_features=256, num_stacks=4, num_keypoints=68):
     """The stacked-hourglass landmark detector of the authors' evaluation.
 
     Args:
-        path: official `HG_68_CelebA.pth` (or `.npz`), or our `.weights.h5`.
-        num_features, num_stacks, num_keypoints: its architecture.
+        path: official `HG_68_CelebA.pth` (or `.npz`), our `.weights.h5`, or a
+            `train.py --mode=hg_eval` run: a checkpoint, its checkpoints
+            directory or the train directory (the best checkpoint, else the
+            latest; its architecture comes from the checkpoint).
+        num_features, num_stacks, num_keypoints: its architecture (files only).
 
     Returns:
         built `StackedHourglassModel`.
     """
+    if os.path.isdir(path):
+        return checkpoint_lib.load_stacked_hourglass(path)[0]
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Landmark detector {path!r} does not exist.")
     model = build_stacked_hourglass(num_features, num_stacks, num_keypoints)
@@ -560,7 +523,7 @@ def load_landmark_detector(path, num_features=256, num_stacks=4, num_keypoints=6
                 f"{num_stacks}, {num_keypoints}): {error}"
             ) from error
     else:
-        load_official_weights(model, read_state_dict(path))
+        load_official_weights(model, path)
     return model
 
 

@@ -30,13 +30,14 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFA
     Args:
         checkpoint: a training checkpoint directory (`dic_tf.checkpoint.load_model`);
             its own config is used and `config` must be None.
-        pytorch_checkpoint: an official `.pth` (or a {PyTorch name: array}
-            mapping), converted with `dic_tf.convert.load_official_weights`.
+        pytorch_checkpoint: an official `.pth` (or `.npz`, or a {PyTorch name:
+            array} mapping), converted with `dic_tf.convert.load_official_weights`.
         config: the `DICConfig` of the official checkpoint.
         lr_size: LR side used to build the model.
 
     Returns:
-        (model, description of the source).
+        (model, info): info is {"kind": "checkpoint"|"pytorch_checkpoint",
+        "path", "config"}, for reports.
     """
     if (checkpoint is None) == (pytorch_checkpoint is None):
         raise ValueError("Give exactly one of a training checkpoint or an official PyTorch checkpoint.")
@@ -48,8 +49,8 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFA
                 f"Loading the training checkpoint {checkpoint!r} needs dic_tf.checkpoint, which "
                 f"failed to import: {error}"
             ) from error
-        model, _ = load_model(os.fspath(checkpoint))
-        return model, f"training checkpoint {os.path.abspath(checkpoint)}"
+        model, config = load_model(os.fspath(checkpoint))
+        return model, _info("checkpoint", checkpoint, config)
     from dic_tf.convert import load_official_weights
     from dic_tf.models import build_dic
 
@@ -57,9 +58,12 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFA
         raise ValueError("An official PyTorch checkpoint needs its DICConfig (the config flags).")
     model = build_dic(config, lr_size=lr_size)
     load_official_weights(model, pytorch_checkpoint)
-    if isinstance(pytorch_checkpoint, (str, os.PathLike)):
-        return model, f"official PyTorch checkpoint {os.path.abspath(pytorch_checkpoint)}"
-    return model, "official PyTorch state dict (in memory)"
+    return model, _info("pytorch_checkpoint", pytorch_checkpoint, config)
+
+
+def _info(kind, source, config):
+    path = os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else "(in memory)"
+    return {"kind": kind, "path": path, "config": config.to_dict()}
 
 
 def resolve_saved_model_dir(path):

@@ -45,7 +45,10 @@ def test_pickle_with_other_callables_is_refused(tmp_path):
 
 @pytest.mark.parametrize("protocol", [2, 4, pickle.HIGHEST_PROTOCOL])
 def test_authors_style_pickle_loads(tmp_path, protocol):
-    info = {"a.jpg": _entry(0), "b.jpg": {"landmark": _entry(1)["landmark"].tolist(), "bbox": np.array([1, 2, 150, 151])}}
+    info = {
+        "a.jpg": _entry(0),
+        "b.jpg": {"landmark": _entry(1)["landmark"].tolist(), "bbox": np.array([1, 2, 150, 151])},
+    }
     info["a.jpg"]["bbox"] = [np.int64(v) for v in info["a.jpg"]["bbox"]]
     path = str(tmp_path / "info.pkl")
     with open(path, "wb") as f:

@@ -8,14 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf.data import RGB_MEAN
-from dic_tf.data import annotations
-from dic_tf.data import augment
-from dic_tf.data import preparation
-from dic_tf.data import pydataset
-from dic_tf.data import records
-from dic_tf.data import sample
-from dic_tf.data import synthetic
+from dic_tf.data import RGB_MEAN, annotations, augment, preparation, pydataset, records, sample, synthetic
 
 tf = pytest.importorskip("tensorflow")
 from dic_tf.data import pipeline  # noqa: E402
@@ -103,8 +96,12 @@ def test_make_dataset_equals_numpy_preparation(prepared):
     for index, name in enumerate(names):
         batch, row = batches[index // 4], index % 4
         expected = _reference(prepared, name)
-        np.testing.assert_array_equal(batch["hr"].numpy()[row], expected["hr"].astype(np.float32) / np.float32(255) - mean)
-        np.testing.assert_array_equal(batch["lr"].numpy()[row], expected["lr"].astype(np.float32) / np.float32(255) - mean)
+        np.testing.assert_array_equal(
+            batch["hr"].numpy()[row], expected["hr"].astype(np.float32) / np.float32(255) - mean
+        )
+        np.testing.assert_array_equal(
+            batch["lr"].numpy()[row], expected["lr"].astype(np.float32) / np.float32(255) - mean
+        )
         lr_uint8 = np.round((batch["lr"].numpy()[row] + mean) * 255).astype(np.uint8)
         np.testing.assert_array_equal(lr_uint8, preparation.make_lr(expected["hr"]))
         np.testing.assert_array_equal(batch["landmarks"].numpy()[row], expected["landmarks"].astype(np.float32))

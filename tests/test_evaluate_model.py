@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import evaluation, landmarks, metrics
+from dic_tf import checkpoint, evaluation, inference, landmarks, metrics
 from dic_tf.data import preparation, synthetic
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -166,7 +166,7 @@ def test_cli_reports_usage_and_missing_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(demo):
-    model, info = evaluation.load_dic(pytorch_checkpoint=str(demo / "dic_tiny.npz"),
+    model, info = inference.load_dic(pytorch_checkpoint=str(demo / "dic_tiny.npz"),
                                       config=_tiny_config())
     return model
 
@@ -197,8 +197,8 @@ def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path)
 
 
 def test_checkpoint_source_uses_dic_tf_checkpoint(tiny, monkeypatch):
-    monkeypatch.setattr(evaluation.checkpoint_lib, "load_model", lambda path: (tiny, tiny.config))
-    model, info = evaluation.load_dic(checkpoint="runs/ckpt")
+    monkeypatch.setattr(checkpoint, "load_model", lambda path: (tiny, tiny.config))
+    model, info = inference.load_dic(checkpoint="runs/ckpt")
     assert model is tiny and info["kind"] == "checkpoint" and info["config"]["num_steps"] == 3
 
 

@@ -105,9 +105,7 @@ def _check_record(source, name, entry, num_keypoints):
     except (TypeError, ValueError) as error:
         return Problem(name, f"{where}: landmark is not a numeric [{num_keypoints}, 2] array ({error})")
     if landmarks.shape != (num_keypoints, 2):
-        return Problem(
-            name, f"{where}: landmark has shape {landmarks.shape}, expected ({num_keypoints}, 2)"
-        )
+        return Problem(name, f"{where}: landmark has shape {landmarks.shape}, expected ({num_keypoints}, 2)")
     if not np.all(np.isfinite(landmarks)):
         return Problem(name, f"{where}: landmark has non-finite values")
     try:
@@ -115,9 +113,7 @@ def _check_record(source, name, entry, num_keypoints):
     except (TypeError, ValueError) as error:
         return Problem(name, f"{where}: bbox is not 4 numbers ({error})")
     if bbox.shape != (4,) or not np.all(np.isfinite(bbox)) or np.any(bbox != np.round(bbox)):
-        return Problem(
-            name, f"{where}: bbox is {entry['bbox']!r}, expected 4 integers [xmin, ymin, xmax, ymax]"
-        )
+        return Problem(name, f"{where}: bbox is {entry['bbox']!r}, expected 4 integers [xmin, ymin, xmax, ymax]")
     xmin, ymin, xmax, ymax = (int(v) for v in bbox)
     if xmin >= xmax or ymin >= ymax:
         return Problem(name, f"{where}: bbox {[xmin, ymin, xmax, ymax]} is empty, expected xmin < xmax and ymin < ymax")
@@ -140,7 +136,9 @@ def parse_info(info, source, num_keypoints=NUM_KEYPOINTS):
         AnnotationError: if `info` is not a dict keyed by names.
     """
     if not isinstance(info, dict):
-        raise AnnotationError(f"{source}: expected a dict {{image name: {{'landmark', 'bbox'}}}}, got {type(info).__name__}")
+        raise AnnotationError(
+            f"{source}: expected a dict {{image name: {{'landmark', 'bbox'}}}}, got {type(info).__name__}"
+        )
     annotations, problems = [], []
     for name, entry in info.items():
         if not isinstance(name, str):
@@ -230,7 +228,10 @@ def read_info_json(path):
 def write_info_json(info, path):
     """Writes an info dict as JSON; numpy arrays become nested lists."""
     plain = {
-        name: {"bbox": [int(v) for v in entry["bbox"]], "landmark": np.asarray(entry["landmark"], dtype=np.float64).tolist()}
+        name: {
+            "bbox": [int(v) for v in entry["bbox"]],
+            "landmark": np.asarray(entry["landmark"], dtype=np.float64).tolist(),
+        }
         for name, entry in info.items()
     }
     with open(path, "w", encoding="utf-8") as f:
@@ -300,7 +301,9 @@ def read_pts_folder(images_dir, num_keypoints=NUM_KEYPOINTS, one_based=False):
             images = [stem + ext for ext in IMAGE_EXTENSIONS if stem + ext in present]
             name = os.path.relpath(os.path.join(root, images[0] if images else pts_file), images_dir)
             if not images:
-                problems.append(Problem(name, f"{pts_path}: {name!r}: no image {stem}.<png|jpg|jpeg|bmp|ppm> next to it"))
+                problems.append(
+                    Problem(name, f"{pts_path}: {name!r}: no image {stem}.<png|jpg|jpeg|bmp|ppm> next to it")
+                )
                 continue
             try:
                 landmarks = read_pts(pts_path) - (1.0 if one_based else 0.0)

@@ -64,7 +64,9 @@ def make_dataset(
     num_examples, hr_size, scale = len(index), manifest["hr_size"], manifest["scale"]
     num_keypoints = manifest["num_keypoints"]
     if num_examples != manifest["num_examples"]:
-        raise ValueError(f"{manifest_or_dir}: shards hold {num_examples} records, manifest says {manifest['num_examples']}")
+        raise ValueError(
+            f"{manifest_or_dir}: shards hold {num_examples} records, manifest says {manifest['num_examples']}"
+        )
     repeat = training if repeat is None else repeat
     drop_remainder = training if drop_remainder is None else drop_remainder
     heatmap_size = heatmap_size or hr_size // 4

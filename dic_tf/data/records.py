@@ -151,7 +151,9 @@ def _feature(buffer):
         if kind == 3:
             values = []
             for _, wire, value in _fields(payload):
-                values.extend(_packed_varints(value) if wire == 2 else [value - (1 << 64) if value >= 1 << 63 else value])
+                values.extend(
+                    _packed_varints(value) if wire == 2 else [value - (1 << 64) if value >= 1 << 63 else value]
+                )
             return values
     return []
 

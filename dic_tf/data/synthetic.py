@@ -50,14 +50,20 @@ def _template(rng):
     angles = np.pi * (-0.08 + 1.16 * np.linspace(0.0, 1.0, 17))
     cos, sin = np.cos(angles), np.sin(angles)
     jaw = np.stack(
-        [-np.sign(cos) * np.abs(cos) ** square * width, centre_y + np.sign(sin) * np.abs(sin) ** square * chin, 0.45 - 0.55 * np.abs(cos)],
+        [
+            -np.sign(cos) * np.abs(cos) ** square * width,
+            centre_y + np.sign(sin) * np.abs(sin) ** square * chin,
+            0.45 - 0.55 * np.abs(cos),
+        ],
         axis=1,
     )
 
     brow_y, brow_arch = rng.uniform(-0.52, -0.42), rng.uniform(0.04, 0.1)
     t = np.linspace(0.0, 1.0, 5)
     brow_x = -0.8 * width + t * (0.62 * width)
-    brow_left = np.stack([brow_x, brow_y - brow_arch * np.sin(np.pi * (0.1 + 0.8 * t)) + 0.03 * (1 - t), 0.25 + 0.1 * t], axis=1)
+    brow_left = np.stack(
+        [brow_x, brow_y - brow_arch * np.sin(np.pi * (0.1 + 0.8 * t)) + 0.03 * (1 - t), 0.25 + 0.1 * t], axis=1
+    )
     brow_right = brow_left[::-1] * np.array([-1.0, 1.0, 1.0])
 
     nose_top, nose_tip = -0.27, rng.uniform(0.12, 0.24)
@@ -65,7 +71,13 @@ def _template(rng):
     half_nose = rng.uniform(0.16, 0.22)
     base_y = nose_tip + 0.1
     nose_base = np.array(
-        [[-half_nose, base_y - 0.03, 0.3], [-half_nose / 2, base_y + 0.01, 0.37], [0.0, base_y + 0.03, 0.42], [half_nose / 2, base_y + 0.01, 0.37], [half_nose, base_y - 0.03, 0.3]]
+        [
+            [-half_nose, base_y - 0.03, 0.3],
+            [-half_nose / 2, base_y + 0.01, 0.37],
+            [0.0, base_y + 0.03, 0.42],
+            [half_nose / 2, base_y + 0.01, 0.37],
+            [half_nose, base_y - 0.03, 0.3],
+        ]
     )
 
     eye_x, eye_y = rng.uniform(0.36, 0.44) * width, rng.uniform(-0.24, -0.18)
@@ -78,17 +90,34 @@ def _template(rng):
     mouth_y, mouth_w = base_y + rng.uniform(0.2, 0.3), rng.uniform(0.24, 0.34)
     upper, lower, opening = rng.uniform(0.07, 0.11), rng.uniform(0.1, 0.15), rng.uniform(0.004, 0.07)
     outer_xy = np.array(
-        [[-1.0, 0.0], [-0.6, -0.9], [-0.25, -1.1], [0.0, -0.9], [0.25, -1.1], [0.6, -0.9], [1.0, 0.0], [0.6, 0.75], [0.3, 0.95], [0.0, 1.0], [-0.3, 0.95], [-0.6, 0.75]]
+        [
+            [-1.0, 0.0],
+            [-0.6, -0.9],
+            [-0.25, -1.1],
+            [0.0, -0.9],
+            [0.25, -1.1],
+            [0.6, -0.9],
+            [1.0, 0.0],
+            [0.6, 0.75],
+            [0.3, 0.95],
+            [0.0, 1.0],
+            [-0.3, 0.95],
+            [-0.6, 0.75],
+        ]
     ) * np.array([mouth_w, 1.0])
     outer_xy[:, 1] *= np.where(outer_xy[:, 1] < 0, upper, lower)
-    inner_xy = np.array([[-0.85, 0.0], [-0.35, -1.0], [0.0, -1.0], [0.35, -1.0], [0.85, 0.0], [0.35, 1.0], [0.0, 1.0], [-0.35, 1.0]]) * np.array([mouth_w, opening])
+    inner_xy = np.array(
+        [[-0.85, 0.0], [-0.35, -1.0], [0.0, -1.0], [0.35, -1.0], [0.85, 0.0], [0.35, 1.0], [0.0, 1.0], [-0.35, 1.0]]
+    ) * np.array([mouth_w, opening])
     mouth_xy = np.concatenate([outer_xy, inner_xy]) + np.array([0.0, mouth_y])
     mouth = np.column_stack([mouth_xy, 0.35 - 0.4 * np.abs(mouth_xy[:, 0])])
 
     landmarks = np.concatenate([jaw, brow_left, brow_right, bridge, nose_base, eye_left, eye_right, mouth])
     b = np.linspace(0.0, np.pi, 15)[1:-1]
     top = jaw[16, 1]
-    forehead = np.stack([jaw[16, 0] * np.cos(b), top - rng.uniform(0.85, 1.0) * np.sin(b), 0.45 - 0.55 * np.abs(np.cos(b))], axis=1)
+    forehead = np.stack(
+        [jaw[16, 0] * np.cos(b), top - rng.uniform(0.85, 1.0) * np.sin(b), 0.45 - 0.55 * np.abs(np.cos(b))], axis=1
+    )
     return landmarks, forehead
 
 
@@ -115,7 +144,11 @@ def _background(rng, size):
     cells = rng.uniform(-50, 50, size=(5, 5, 1)) + rng.uniform(-18, 18, size=(5, 5, 3))
     coarse = cv2.resize(cells.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     fine_cells = max(4, size // 8)
-    fine = cv2.resize(rng.uniform(-15, 15, size=(fine_cells, fine_cells, 3)).astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+    fine = cv2.resize(
+        rng.uniform(-15, 15, size=(fine_cells, fine_cells, 3)).astype(np.float32),
+        (size, size),
+        interpolation=cv2.INTER_LINEAR,
+    )
     image = base + coarse + fine
     if rng.random() < 0.5:
         period, angle = rng.uniform(6, 20), rng.uniform(0, np.pi)
@@ -128,7 +161,9 @@ def _background(rng, size):
 def _draw_face(rng, size):
     """Renders one face; returns `(image uint8 [size, size, 3], landmarks float64 [68, 2])`."""
     template, forehead = _template(rng)
-    rotation = _rotation(np.radians(rng.uniform(-30, 30)), np.radians(rng.uniform(-10, 10)), np.radians(rng.uniform(-15, 15)))
+    rotation = _rotation(
+        np.radians(rng.uniform(-30, 30)), np.radians(rng.uniform(-10, 10)), np.radians(rng.uniform(-15, 15))
+    )
     posed = np.concatenate([template, forehead]) @ rotation.T
     unit = posed[:68, :2]
     extent = float((unit.max(axis=0) - unit.min(axis=0)).max())
@@ -142,7 +177,9 @@ def _draw_face(rng, size):
     image = _background(rng, size)
     skin = np.array([235, 200, 175]) + rng.uniform(0, 1) * (np.array([95, 60, 45]) - np.array([235, 200, 175]))
     skin = np.clip(skin + rng.uniform(-12, 12, 3), 0, 255)
-    hair = np.array([[25, 20, 18], [70, 45, 25], [120, 80, 40], [200, 170, 110], [90, 90, 90]])[rng.integers(5)] + rng.uniform(-10, 10, 3)
+    hair = np.array([[25, 20, 18], [70, 45, 25], [120, 80, 40], [200, 170, 110], [90, 90, 90]])[
+        rng.integers(5)
+    ] + rng.uniform(-10, 10, 3)
     head_centre = outline.mean(axis=0)
 
     hair_polygon = head_centre + (points[68:] - head_centre) * rng.uniform(1.08, 1.2)
@@ -168,18 +205,24 @@ def _draw_face(rng, size):
         top, bottom = eye[1:3].mean(axis=0), eye[4:6].mean(axis=0)
         radius = 0.5 * np.linalg.norm(top - bottom)
         centre_eye = eye.mean(axis=0)
-        cv2.circle(layer, tuple(_fixed(centre_eye).ravel()), int(radius * _FIXED), iris_colour.tolist(), -1, _AA, _SHIFT)
+        cv2.circle(
+            layer, tuple(_fixed(centre_eye).ravel()), int(radius * _FIXED), iris_colour.tolist(), -1, _AA, _SHIFT
+        )
         cv2.circle(layer, tuple(_fixed(centre_eye).ravel()), int(radius * 0.45 * _FIXED), (10, 10, 10), -1, _AA, _SHIFT)
         image = (image * (1 - mask) + layer * mask).astype(np.uint8)
         cv2.polylines(image, [_fixed(eye)], True, (40, 30, 30), 1, _AA, _SHIFT)
         cv2.polylines(image, [_fixed(eye[:4])], False, (20, 15, 15), line + 1, _AA, _SHIFT)
 
     nose_dark = (skin * 0.6).tolist()
-    cv2.polylines(image, [_fixed(landmarks[[28, 31]]), _fixed(landmarks[[28, 35]])], False, (skin * 0.85).tolist(), 1, _AA, _SHIFT)
+    cv2.polylines(
+        image, [_fixed(landmarks[[28, 31]]), _fixed(landmarks[[28, 35]])], False, (skin * 0.85).tolist(), 1, _AA, _SHIFT
+    )
     cv2.polylines(image, [_fixed(landmarks[27:31])], False, np.clip(skin * 1.12, 0, 255).tolist(), line, _AA, _SHIFT)
     cv2.polylines(image, [_fixed(landmarks[31:36])], False, nose_dark, line, _AA, _SHIFT)
     for nostril in (landmarks[32], landmarks[34]):
-        cv2.circle(image, tuple(_fixed(nostril).ravel()), int(0.035 * scale * _FIXED), (skin * 0.4).tolist(), -1, _AA, _SHIFT)
+        cv2.circle(
+            image, tuple(_fixed(nostril).ravel()), int(0.035 * scale * _FIXED), (skin * 0.4).tolist(), -1, _AA, _SHIFT
+        )
 
     lips = np.clip(skin * np.array([0.95, 0.55, 0.55]) + np.array([30, 0, 0]), 0, 255)
     cv2.fillPoly(image, [_fixed(landmarks[48:60])], lips.tolist(), _AA, _SHIFT)

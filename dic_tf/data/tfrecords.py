@@ -28,9 +28,7 @@ class PreparationError(ValueError):
 
     def __init__(self, problems):
         listing = "\n  ".join(str(p) for p in problems)
-        super().__init__(
-            f"{len(problems)} bad record(s); fix them or pass --skip_bad to leave them out:\n  {listing}"
-        )
+        super().__init__(f"{len(problems)} bad record(s); fix them or pass --skip_bad to leave them out:\n  {listing}")
         self.problems = list(problems)
 
 
@@ -159,7 +157,9 @@ def build_dataset(
                 try:
                     image = preparation.load_image(path)
                 except (OSError, ValueError) as error:
-                    problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode {path} ({error})"))
+                    problems.append(
+                        annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode {path} ({error})")
+                    )
                     continue
                 problem = _bbox_problem(item, image.shape[1], image.shape[0], path)
                 if problem:
