@@ -11,7 +11,7 @@ for the layout and docs/serving.md for serving it), prints a size/accuracy
 table and stores it in `export_report.json`.
 """
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from dic_tf.flags import config_from_flags, define_config_flags
 
@@ -31,6 +31,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if (FLAGS.checkpoint is None) == (FLAGS.pytorch_checkpoint is None):
         raise app.UsageError("Give exactly one of --checkpoint or --pytorch_checkpoint.")
+    logging.set_verbosity(logging.WARNING)  # TensorFlow's saver logs every shard at INFO.
     from dic_tf.export import export, format_report
     from dic_tf.export.tflite import parse_variants
     from dic_tf.inference import load_dic

@@ -4,6 +4,7 @@ Layout of a checkpoint directory `<train_dir>/checkpoints/`:
 
     ckpt-00002000/          one checkpoint, complete or absent
         model.weights.h5    the network's weights (Keras HDF5)
+        <name>.weights.h5   further networks' weights (DICGAN: discriminator.weights.h5)
         optimizers.npz      every optimizer variable, "<optimizer>/<index>"
         state.json          step, model config, trainer state (loss scale, ...)
     best.json               {"step", "path", "metric", "value"} of the best one
@@ -30,9 +31,20 @@ STATE_FILE = "state.json"
 BEST_FILE = "best.json"
 
 
+def _read_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# tempfile creates private (0600/0700) entries; checkpoints get the usual modes.
+_UMASK = _read_umask()
+
+
 def _write_json(path, obj):
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    os.chmod(tmp, 0o666 & ~_UMASK)
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=True)
         f.flush()
@@ -85,7 +97,7 @@ def _optimizer_arrays(optimizers):
     return arrays
 
 
-def save_checkpoint(directory, step, model, optimizers, state, keep=3):
+def save_checkpoint(directory, step, model, optimizers, state, keep=3, extra_models=None):
     """Writes `ckpt-<step>` atomically and keeps the newest `keep` (and the best).
 
     Args:
@@ -95,6 +107,8 @@ def save_checkpoint(directory, step, model, optimizers, state, keep=3):
         optimizers: {name: built keras optimizer}.
         state: JSON-serialisable dict stored in state.json (trainer state).
         keep: number of most recent checkpoints kept.
+        extra_models: {file name ending in `.weights.h5`: built Keras model}
+            saved next to the model (e.g. DICGAN's discriminator).
 
     Returns:
         The checkpoint's path.
@@ -104,8 +118,11 @@ def save_checkpoint(directory, step, model, optimizers, state, keep=3):
     if os.path.isfile(os.path.join(final, STATE_FILE)):
         return final
     tmp = tempfile.mkdtemp(dir=directory, prefix=f".ckpt-{step:08d}.tmp-")
+    os.chmod(tmp, 0o777 & ~_UMASK)
     try:
         model.save_weights(os.path.join(tmp, WEIGHTS_FILE))
+        for name, extra in (extra_models or {}).items():
+            extra.save_weights(os.path.join(tmp, name))
         with open(os.path.join(tmp, OPTIMIZERS_FILE), "wb") as f:
             np.savez(f, **_optimizer_arrays(optimizers))
             f.flush()
@@ -183,14 +200,44 @@ def restore_optimizers(checkpoint_path, optimizers):
 
 
 def resolve(path, which="latest"):
-    """A checkpoint path from a checkpoint, a checkpoints dir or a train dir."""
+    """A checkpoint path from a checkpoint, a checkpoints dir or a train dir.
+
+    Args:
+        path: the checkpoint, its checkpoints directory or the train directory.
+        which: 'latest', 'best', or 'best_or_latest' (the best when one was
+            marked, else the latest).
+    """
+    if which not in ("latest", "best", "best_or_latest"):
+        raise ValueError(f"which={which!r}; expected 'latest', 'best' or 'best_or_latest'.")
     if os.path.isfile(os.path.join(path, STATE_FILE)):
         return path
-    for directory in (path, os.path.join(path, "checkpoints")):
-        found = best_checkpoint(directory) if which == "best" else latest_checkpoint(directory)
-        if found:
-            return found
+    finders = {
+        "latest": (latest_checkpoint,),
+        "best": (best_checkpoint,),
+        "best_or_latest": (best_checkpoint, latest_checkpoint),
+    }[which]
+    for find in finders:
+        for directory in (path, os.path.join(path, "checkpoints")):
+            found = find(directory)
+            if found:
+                return found
     raise FileNotFoundError(f"No dic_tf checkpoint ({which}) found in {path!r}.")
+
+
+def read_model_state(path, model_name, which="latest"):
+    """(checkpoint path, state) of a checkpoint holding a `model_name` network.
+
+    Raises:
+        FileNotFoundError / ValueError naming the path when there is no such
+        checkpoint or it holds another network.
+    """
+    checkpoint_path = resolve(path, which)
+    state = read_state(checkpoint_path)
+    if state.get("model", "DIC") != model_name:
+        raise ValueError(
+            f"{checkpoint_path}: holds a {state.get('model', 'DIC')}, not a {model_name}."
+        )
+    return checkpoint_path, state
 
 
 def load_model(path, which="latest"):
@@ -198,10 +245,12 @@ def load_model(path, which="latest"):
 
     Args:
         path: a checkpoint, its checkpoints directory or the train directory.
-        which: 'latest' or 'best' when `path` is a directory of checkpoints.
+        which: 'latest', 'best' or 'best_or_latest' when `path` is a
+            directory of checkpoints.
 
     Returns:
-        (model, config): the built `DIC` and its `DICConfig`.
+        (model, config): the built `DIC` (the generator of a DICGAN
+        checkpoint) and its `DICConfig`.
 
     Raises:
         FileNotFoundError / ValueError naming the path when it is not a DIC
@@ -210,11 +259,29 @@ def load_model(path, which="latest"):
     from dic_tf.config import DICConfig
     from dic_tf.models import build_dic
 
-    checkpoint_path = resolve(path, which)
-    state = read_state(checkpoint_path)
-    if state.get("model", "DIC") != "DIC":
-        raise ValueError(f"{checkpoint_path}: holds a {state['model']}, not a DIC model.")
+    checkpoint_path, state = read_model_state(path, "DIC", which)
     config = DICConfig.from_dict(state["config"])
     model = build_dic(config)
+    model.load_weights(os.path.join(checkpoint_path, WEIGHTS_FILE))
+    return model, config
+
+
+def load_stacked_hourglass(path, which="best_or_latest"):
+    """Builds the stacked-hourglass landmark evaluator of a `--mode=hg_eval` checkpoint.
+
+    Args:
+        path: a checkpoint, its checkpoints directory or the train directory.
+        which: 'latest', 'best' or 'best_or_latest'.
+
+    Returns:
+        (model, config dict): the built `StackedHourglassModel` with its weights.
+    """
+    from dic_tf.models import build_stacked_hourglass
+
+    checkpoint_path, state = read_model_state(path, "StackedHourglass", which)
+    config = state["config"]
+    model = build_stacked_hourglass(
+        config["num_features"], config["num_stacks"], config["num_keypoints"]
+    )
     model.load_weights(os.path.join(checkpoint_path, WEIGHTS_FILE))
     return model, config

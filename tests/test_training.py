@@ -232,3 +232,22 @@ def test_train_py_reports_bad_paths(tmp_path):
     )
     assert result.returncode == 1
     assert "train.py: error: --train_data=/no/such/data does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_steps_are_finite(policy):
+    import keras
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = build_dic(MICRO)
+        trainer = DICTrainer(model, TrainConfig(release_hourglass_step=0,
+                                                loss_scale=policy == "mixed_float16"))
+        before = _values(model.trainable_variables)
+        logs = trainer.step(_batch(), 0)
+        assert logs["skipped"] == 0.0 and np.isfinite(logs["loss"])
+        assert all(v.dtype == "float32" for v in model.trainable_variables)
+        assert any(not np.array_equal(a, b) for a, b in zip(before, _values(model.trainable_variables)))
+        assert model(_batch()["lr"])["sr"][-1].dtype == policy.split("_")[1]
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

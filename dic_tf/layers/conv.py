@@ -140,11 +140,15 @@ class DeconvBlock(layers.Layer):
     """`ConvTranspose2d(k, stride, padding)` + activation (the up-projection).
 
     The kernel is stored as Keras' Conv2DTranspose kernel `(k, k, filters,
-    in)`. By default the transposed convolution runs as an exactly equivalent
+    in)`. The transposed convolution can run as an exactly equivalent
     sub-pixel convolution: output phase `r` of input position `q` only sees the
     `M = ceil(k / s)` inputs `q - M + 1 .. q`, so an `M x M` convolution to
     `s * s * filters` channels followed by depth-to-space and a crop of `p`
-    gives the same sums, as one dense convolution instead of a scatter.
+    gives the same sums, as one dense convolution instead of a scatter. That
+    is faster where the backend lowers `conv_transpose` to a zero-dilated
+    convolution (XLA on CPU: 3.8x for the x8 up-projection's forward and
+    backward) and slower on TensorFlow's CPU kernels (docs/performance.md), so
+    'auto' picks 'transpose' on TensorFlow and 'subpixel' elsewhere.
 
     Args:
         filters: output channels.
@@ -152,7 +156,8 @@ class DeconvBlock(layers.Layer):
         strides: stride s.
         padding: PyTorch padding p, cropped from every side of the output.
         activation: 'prelu', 'lrelu', 'relu' or None.
-        implementation: 'subpixel' (default) or 'transpose' (conv_transpose).
+        implementation: 'auto' (default), 'subpixel' or 'transpose'
+            (`ops.conv_transpose`).
 
     Shapes: [B, H, W, C_in] -> [B, (H - 1) s + k - 2p, (W - 1) s + k - 2p, filters].
     """
@@ -164,13 +169,14 @@ class DeconvBlock(layers.Layer):
         strides,
         padding,
         activation="prelu",
-        implementation="subpixel",
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if implementation not in ("subpixel", "transpose"):
+        if implementation not in ("auto", "subpixel", "transpose"):
             raise ValueError(
-                f"DeconvBlock implementation {implementation!r}; expected 'subpixel' or 'transpose'."
+                f"DeconvBlock implementation {implementation!r}; expected 'auto', 'subpixel' or "
+                "'transpose'."
             )
         self.filters = filters
         self.kernel_size = kernel_size
@@ -204,8 +210,14 @@ class DeconvBlock(layers.Layer):
         kernel = ops.transpose(kernel, (0, 2, 5, 1, 3, 4))
         return ops.reshape(kernel, (m, m, -1, s * s * self.filters))
 
+    def resolved_implementation(self):
+        """'subpixel' or 'transpose': what 'auto' means on the current backend."""
+        if self.implementation != "auto":
+            return self.implementation
+        return "transpose" if keras.backend.backend() == "tensorflow" else "subpixel"
+
     def _transposed(self, inputs):
-        if self.implementation == "transpose":
+        if self.resolved_implementation() == "transpose":
             return ops.conv_transpose(inputs, self.kernel, self.strides, padding="valid")
         m, s = self.taps, self.strides
         x = ops.pad(inputs, ((0, 0), (m - 1, m - 1), (m - 1, m - 1), (0, 0)))

@@ -254,16 +254,24 @@ class StackedHourglass(layers.Layer):
         self.feature_maps = [_conv(f, 1, f"hg{i}_feat") for i in range(last)]
         self.heatmap_maps = [_conv(f, 1, f"hg{i}_heat") for i in range(last)]
 
-    def call(self, images, training=None):
+    def call(self, images, training=None, all_stacks=False):
+        """Heatmaps of the last stack, or of every stack when `all_stacks`.
+
+        Returns:
+            [B, H/4, W/4, K], or a list of `num_stacks` of them (the
+            intermediate supervision of training).
+        """
         x = self.stem(images, training=training)
+        stacks = []
         for i in range(self.num_stacks):
             features = self.hourglasses[i](x, training=training)
             features = self.residuals[i](features, training=training)
             features = self.linears[i](features, training=training)
             heatmaps = self.predictions[i](features)
+            stacks.append(heatmaps)
             if i < self.num_stacks - 1:
                 x = x + self.feature_maps[i](features) + self.heatmap_maps[i](heatmaps)
-        return heatmaps
+        return stacks if all_stacks else stacks[-1]
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from dic_tf.layers.conv import ConvBlock
+from dic_tf.layers.conv import ConvBlock, torch_default_initializers
 
 
 class MaxFeatureMap(layers.Layer):
@@ -21,7 +21,11 @@ class MaxFeatureMap(layers.Layer):
         self.filters = filters
         self.kernel_size = kernel_size
         if kernel_size is None:
-            self.filter = layers.Dense(2 * filters, name="filter")
+            kernel_init, bias_init = torch_default_initializers()
+            self.filter = layers.Dense(
+                2 * filters, kernel_initializer=kernel_init, bias_initializer=bias_init,
+                name="filter",
+            )
         else:
             self.filter = ConvBlock(2 * filters, kernel_size, activation=None, name="filter")
 
@@ -107,7 +111,10 @@ class LightCNNDiscriminator(keras.Model):
         self.trunk = LightCNNTrunk(name="trunk")
         self.flatten = layers.Flatten(name="flatten")
         self.fc = MaxFeatureMap(256, name="fc")
-        self.logit = layers.Dense(1, name="logit")
+        kernel_init, bias_init = torch_default_initializers()
+        self.logit = layers.Dense(
+            1, kernel_initializer=kernel_init, bias_initializer=bias_init, name="logit"
+        )
 
     def call(self, images):
         x = self.fc(self.flatten(self.trunk(images)))

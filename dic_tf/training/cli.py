@@ -1,4 +1,4 @@
-"""Turns train.py's flags into a training run."""
+"""Turns train.py's flags into a training run of `--mode` (see `dic_tf.training.tasks`)."""
 
 import os
 
@@ -7,7 +7,10 @@ import tensorflow as tf
 
 from dic_tf.data import augment as augment_lib
 from dic_tf.flags import config_from_flags
+from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
+from dic_tf.training.gan import GANTrainConfig
+from dic_tf.training.landmark import LandmarkTrainConfig
 from dic_tf.training.loop import RunConfig, TrainingRun
 from dic_tf.training.trainer import TrainConfig
 
@@ -37,6 +40,48 @@ def _milestones(values):
     return milestones
 
 
+def configs_from_flags(flags):
+    """(model config, train config) of `--mode` from the flags."""
+    config = config_from_flags(flags)
+    milestones = _milestones(flags.lr_milestones)
+    if flags.mode == "dic":
+        return config, TrainConfig(
+            learning_rate=flags.learning_rate,
+            lr_milestones=milestones,
+            lr_gamma=flags.lr_gamma,
+            pixel_weight=flags.pixel_weight,
+            heatmap_weight=flags.heatmap_weight,
+            pixel_loss_mode=flags.pixel_loss_mode,
+            release_hourglass_step=flags.release_hourglass_step,
+            loss_scale=flags.mixed_precision == "float16",
+        )
+    if flags.mixed_precision == "float16":
+        raise ValueError(
+            f"--mixed_precision=float16 (loss scaling) is implemented for --mode=dic only, "
+            f"not --mode={flags.mode}; use bfloat16 or none."
+        )
+    if flags.mode == "dicgan":
+        return config, GANTrainConfig(
+            learning_rate=flags.learning_rate,
+            d_learning_rate=flags.d_learning_rate,
+            lr_milestones=milestones,
+            lr_gamma=flags.lr_gamma,
+            pixel_weight=flags.pixel_weight,
+            heatmap_weight=flags.heatmap_weight,
+            feature_weight=flags.feature_weight,
+            gan_weight=flags.gan_weight,
+            pixel_loss_mode=flags.pixel_loss_mode,
+        )
+    train_config = LandmarkTrainConfig(flags.learning_rate, milestones, flags.lr_gamma)
+    if flags.mode == "hg_pretrain":
+        return FeedbackHourglassConfig(
+            config.hg_num_features, config.num_keypoints, config.num_steps
+        ), train_config
+    return StackedHourglassConfig(
+        config.hg_num_features, flags.num_stacks, config.num_keypoints
+    ), train_config
+
+
 def run_from_flags(flags):
     """Builds the run described by the flags, trains it and prints the final table."""
     if flags.deterministic:
@@ -53,18 +98,16 @@ def run_from_flags(flags):
     for name, path in (("--train_data", train_data), ("--val_data", val_data)):
         if path and not os.path.exists(path):
             raise FileNotFoundError(f"{name}={path} does not exist.")
-    if flags.hg_init and not os.path.isfile(flags.hg_init):
-        raise FileNotFoundError(f"--hg_init={flags.hg_init} does not exist.")
-    train_config = TrainConfig(
-        learning_rate=flags.learning_rate,
-        lr_milestones=_milestones(flags.lr_milestones),
-        lr_gamma=flags.lr_gamma,
-        pixel_weight=flags.pixel_weight,
-        heatmap_weight=flags.heatmap_weight,
-        pixel_loss_mode=flags.pixel_loss_mode,
-        release_hourglass_step=flags.release_hourglass_step,
-        loss_scale=flags.mixed_precision == "float16",
-    )
+    for name in ("hg_init", "init_checkpoint", "feature_extractor"):
+        path = flags[name].value
+        if path and not os.path.exists(path):
+            raise FileNotFoundError(f"--{name}={path} does not exist.")
+    if flags.hg_init and flags.mode != "dic":
+        raise ValueError(
+            f"--hg_init initialises DIC's hourglass (--mode=dic); --mode={flags.mode} "
+            "does not use it."
+        )
+    model_config, train_config = configs_from_flags(flags)
     run = RunConfig(
         train_dir=flags.train_dir,
         train_data=train_data,
@@ -80,9 +123,13 @@ def run_from_flags(flags):
         num_val_images=flags.num_val_images,
         ssim_variant=flags.ssim,
         hg_init=flags.hg_init,
+        init_checkpoint=flags.init_checkpoint,
+        feature_extractor=flags.feature_extractor,
         max_nonfinite_steps=flags.max_nonfinite_steps,
         jit_compile=flags.jit_compile,
         progress=flags.progress,
     )
-    training = TrainingRun(config_from_flags(flags), train_config, run, make_strategy(flags.strategy))
+    training = TrainingRun(
+        model_config, train_config, run, make_strategy(flags.strategy), mode=flags.mode
+    )
     return training.train()

@@ -1,8 +1,11 @@
-"""The training run: resume, the step loop, validation, checkpoints and logs."""
+"""The training run: resume, the step loop, validation, checkpoints and logs.
+
+What is trained (DIC, DICGAN, the feedback hourglass alone, the landmark
+evaluator) is a task of `dic_tf.training.tasks`, chosen by `mode`.
+"""
 
 import dataclasses
 import json
-import math
 import os
 
 import keras
@@ -10,12 +13,9 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from dic_tf import checkpoint
-from dic_tf.convert import load_official_weights
 from dic_tf.data import pipeline, records, sample
-from dic_tf.models import build_dic
 from dic_tf.training.summaries import TensorBoardLogger
-from dic_tf.training.trainer import DICTrainer, TrainConfig
-from dic_tf.training.validation import validate
+from dic_tf.training.tasks import is_better, make_task, restore_extra_models
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -42,6 +42,8 @@ class RunConfig:
     num_val_images: int = None
     ssim_variant: str = "official"
     hg_init: str = None
+    init_checkpoint: str = None
+    feature_extractor: str = None
     max_nonfinite_steps: int = 20
     jit_compile: bool = False
     progress: bool = True
@@ -73,16 +75,20 @@ def _append_metrics(path, entry):
 
 
 class TrainingRun:
-    """A resumable DIC training run in `run.train_dir`.
+    """A resumable training run in `run.train_dir`.
 
     Args:
-        model_config: `DICConfig`.
-        train_config: `TrainConfig`.
+        model_config: `DICConfig` (modes dic, dicgan), `FeedbackHourglassConfig`
+            (hg_pretrain) or `StackedHourglassConfig` (hg_eval).
+        train_config: `TrainConfig` (dic), `GANTrainConfig` (dicgan) or
+            `LandmarkTrainConfig` (hg_pretrain, hg_eval).
         run: `RunConfig`.
         strategy: tf.distribute strategy (default: the default strategy).
+        mode: 'dic', 'dicgan', 'hg_pretrain' or 'hg_eval'.
     """
 
-    def __init__(self, model_config, train_config, run, strategy=None):
+    def __init__(self, model_config, train_config, run, strategy=None, mode="dic"):
+        self.task = make_task(mode, model_config, train_config, run)
         self.model_config = model_config
         self.train_config = train_config
         self.run = run
@@ -98,40 +104,52 @@ class TrainingRun:
             )
         os.makedirs(run.train_dir, exist_ok=True)
         self.step = 0
-        self.best_psnr = -math.inf
+        self.best = None
         self.nonfinite_steps = 0
         keras.utils.set_random_seed(run.seed)
         with self.strategy.scope():
-            self.model = build_dic(model_config)
-            self.trainer = DICTrainer(self.model, train_config, self.strategy, run.jit_compile)
+            self.task.build(self.strategy)
+        self.model = self.task.model
+        self.trainer = self.task.trainer
         self._restore_or_initialise()
         self.logger = TensorBoardLogger(os.path.join(run.train_dir, "logs"))
         self._predict = tf.function(self.model, reduce_retracing=True)
 
+    @property
+    def _best_key(self):
+        return f"best_{self.task.best_metric}"
+
     def _restore_or_initialise(self):
         latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
-            if self.run.hg_init:
-                load_official_weights(self.model.hourglass, self.run.hg_init)
+            for loaded in self.task.initialise():
+                print(f"Initialised from {loaded}.")
             self._write_run_info()
             return
         state = checkpoint.read_state(latest)
+        if state.get("mode", "dic") != self.task.mode:
+            raise ValueError(
+                f"{latest} was written by --mode={state.get('mode', 'dic')}, but this run "
+                f"is --mode={self.task.mode}; use another --train_dir."
+            )
         if state["config"] != self.model_config.to_dict():
             raise ValueError(
                 f"{latest} was trained with model config {state['config']}, but this run "
                 f"asks for {self.model_config.to_dict()}; use another --train_dir."
             )
         self.model.load_weights(os.path.join(latest, checkpoint.WEIGHTS_FILE))
+        restore_extra_models(self.task, latest)
         checkpoint.restore_optimizers(latest, self.trainer.optimizers)
         self.trainer.load_state(state["trainer"])
         self.step = state["step"]
-        self.best_psnr = state.get("best_psnr", -math.inf)
+        self.best = state.get(self._best_key)
         self.nonfinite_steps = state.get("nonfinite_steps", 0)
         _truncate_metrics(self.metrics_path, self.step)
         print(f"Resumed from {latest} at step {self.step}.")
 
     def _write_run_info(self):
         info = {
+            "mode": self.task.mode,
             "model_config": self.model_config.to_dict(),
             "train_config": dataclasses.asdict(self.train_config),
             "run": {k: str(v) if k == "augment" else v for k, v in dataclasses.asdict(self.run).items()},
@@ -151,15 +169,17 @@ class TrainingRun:
             epoch=epoch,
             skip_batches=skip,
         )
-        dataset = dataset.map(lambda b: {k: b[k] for k in ("lr", "hr", "heatmaps")})
+        keys = self.task.batch_keys
+        dataset = dataset.map(lambda b: {k: b[k] for k in keys})
         return iter(self.strategy.experimental_distribute_dataset(dataset))
 
     def _save(self):
         state = {
-            "model": "DIC",
+            "model": self.task.model_name,
+            "mode": self.task.mode,
             "config": self.model_config.to_dict(),
             "trainer": self.trainer.state(),
-            "best_psnr": self.best_psnr,
+            self._best_key: self.best,
             "nonfinite_steps": self.nonfinite_steps,
         }
         return checkpoint.save_checkpoint(
@@ -169,6 +189,7 @@ class TrainingRun:
             self.trainer.optimizers,
             state,
             keep=self.run.keep_checkpoints,
+            extra_models=self.task.extra_models(),
         )
 
     def validate(self):
@@ -176,25 +197,21 @@ class TrainingRun:
         batches = pipeline.make_dataset(self.run.val_data, self.run.batch_size, training=False)
         if self.run.num_val_images:
             batches = batches.unbatch().take(self.run.num_val_images).batch(self.run.batch_size)
-        summary, samples = validate(
-            lambda lr: self._predict(lr),
-            batches.as_numpy_iterator(),
-            scale=self.model_config.scale,
-            ssim_variant=self.run.ssim_variant,
-        )
+        summary, samples = self.task.validate(self._predict, batches.as_numpy_iterator())
         self.logger.log_validation(self.step, summary, samples)
         return summary
 
     def _validate_and_checkpoint(self):
         summary = self.validate() if self.run.val_data else None
-        is_best = summary is not None and summary["psnr"] > self.best_psnr
+        metric = self.task.best_metric
+        is_best = summary is not None and is_better(self.task, summary[metric], self.best)
         if is_best:
-            self.best_psnr = summary["psnr"]
+            self.best = summary[metric]
         path = self._save()
         if summary is not None:
             _append_metrics(self.metrics_path, dict(summary, step=self.step))
         if is_best:
-            checkpoint.mark_best(self.checkpoint_dir, path, "psnr", self.best_psnr)
+            checkpoint.mark_best(self.checkpoint_dir, path, metric, self.best)
         return summary
 
     def train(self):
@@ -225,8 +242,7 @@ class TrainingRun:
                         f"--max_nonfinite_steps={run.max_nonfinite_steps}); last logs {logs}. "
                         "Lower the learning rate or check the data."
                     )
-            bar.set_postfix(loss=f"{logs['loss']:.4f}", pix=f"{logs['pixel']:.4f}",
-                            hm=f"{logs['heatmap']:.5f}")
+            bar.set_postfix({k: f"{logs[k]:.4g}" for k in self.task.progress_keys})
             if self.step % run.log_every == 0:
                 self.logger.log_train(self.step, logs, self.trainer.config.learning_rate_at(self.step - 1))
             at_end = self.step == run.num_train_steps
@@ -242,12 +258,16 @@ class TrainingRun:
 
 
 def format_validation(step, summary):
-    """A small table: bicubic and every step's PSNR/SSIM on the validation set."""
+    """A small table: bicubic and every step's PSNR/SSIM (or the landmark scores)."""
+    if "psnr" not in summary:
+        nme = "n/a" if summary["nme"] is None else f"{summary['nme']:.4f}"
+        return (f"validation at step {step} ({summary['num_images']} images): "
+                f"NME {nme}, heatmap loss {summary['heatmap_loss']:.6f}")
     lines = [f"validation at step {step} ({summary['num_images']} images, "
              f"{summary['ssim_variant']} SSIM):", f"  {'':<10}{'PSNR':>8}{'SSIM':>9}"]
     lines.append(f"  {'bicubic':<10}{summary['bicubic_psnr']:>8.3f}{summary['bicubic_ssim']:>9.4f}")
     for t, (p, s) in enumerate(zip(summary["psnr_steps"], summary["ssim_steps"])):
-        lines.append(f"  {f'step {t}':<10}{p:>8.3f}{s:>9.4f}")
+        lines.append(f"  {f'step {t + 1}':<10}{p:>8.3f}{s:>9.4f}")
     if summary.get("nme") is not None:
         lines.append(f"  NME (final heatmaps): {summary['nme']:.4f}")
     return "\n".join(lines)

@@ -38,3 +38,38 @@ def dic_losses(outputs, hr, gt_heatmaps, pixel_weight=1.0, heatmap_weight=0.1,
     terms["pixel"] = sum(terms[f"pixel_{t}"] for t in range(steps))
     terms["heatmap"] = sum(terms[f"heatmap_{t}"] for t in range(steps))
     return terms["pixel"] + terms["heatmap"], terms
+
+
+def landmark_losses(steps, gt_heatmaps):
+    """Heatmap MSE of every step (or stack) of a landmark network, summed.
+
+    Args:
+        steps: list of T heatmaps [B, h, w, K] (the unrolled feedback hourglass'
+            steps, or the stacks of a stacked hourglass).
+        gt_heatmaps: [B, h, w, K] Gaussian ground-truth heatmaps.
+
+    Returns:
+        (total, terms): the scalar loss, and {"heatmap_<t>"} of scalar terms.
+    """
+    gt_heatmaps = ops.cast(gt_heatmaps, "float32")
+    terms = {
+        f"heatmap_{t}": ops.mean(ops.square(ops.cast(h, "float32") - gt_heatmaps))
+        for t, h in enumerate(steps)
+    }
+    return sum(terms.values()), terms
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """Vanilla GAN discriminator loss: BCE(real, 1) + BCE(fake, 0) (batch means, summed).
+
+    Args:
+        real_logits, fake_logits: [B, 1] logits of HR and SR faces.
+    """
+    real = ops.mean(ops.softplus(-ops.cast(real_logits, "float32")))
+    fake = ops.mean(ops.softplus(ops.cast(fake_logits, "float32")))
+    return real + fake
+
+
+def generator_gan_loss(fake_logits):
+    """Vanilla (non-saturating) GAN generator loss: BCE(D(SR), 1), batch mean."""
+    return ops.mean(ops.softplus(-ops.cast(fake_logits, "float32")))

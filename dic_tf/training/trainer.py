@@ -16,39 +16,11 @@ the hourglass is released: like PyTorch's per-parameter Adam state, its moment
 estimates and bias correction start at the release step.
 """
 
-import dataclasses
-
-import keras
 import tensorflow as tf
 
+from dic_tf.training.common import TrainConfig, make_adam, split_variables  # noqa: F401  (re-exported)
+from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs
 from dic_tf.training.losses import dic_losses
-from dic_tf.training.schedule import multistep_learning_rate
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Optimisation settings of a DIC run (defaults: the paper's CelebA recipe)."""
-
-    learning_rate: float = 1e-4
-    lr_milestones: tuple = (10_000, 20_000, 40_000, 80_000)
-    lr_gamma: float = 0.5
-    pixel_weight: float = 1.0
-    heatmap_weight: float = 0.1
-    pixel_loss_mode: str = "every_step"
-    release_hourglass_step: int = 2000
-    loss_scale: bool = False
-    initial_loss_scale: float = 2.0**15
-    loss_scale_growth_steps: int = 2000
-
-    def learning_rate_at(self, step):
-        return multistep_learning_rate(step, self.learning_rate, self.lr_milestones, self.lr_gamma)
-
-
-def split_variables(model):
-    """(SR-branch variables, hourglass variables) of a DIC model."""
-    hourglass_ids = {id(v) for v in model.hourglass.trainable_variables}
-    sr = [v for v in model.trainable_variables if id(v) not in hourglass_ids]
-    return sr, list(model.hourglass.trainable_variables)
 
 
 class DICTrainer:
@@ -70,8 +42,8 @@ class DICTrainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.sr_variables, self.hg_variables = split_variables(model)
         with self.strategy.scope():
-            self.sr_optimizer = keras.optimizers.Adam(config.learning_rate, name="sr_adam")
-            self.hg_optimizer = keras.optimizers.Adam(config.learning_rate, name="hg_adam")
+            self.sr_optimizer = make_adam(config.learning_rate, "sr_adam")
+            self.hg_optimizer = make_adam(config.learning_rate, "hg_adam")
             self.sr_optimizer.build(self.sr_variables)
             self.hg_optimizer.build(self.hg_variables)
         self.loss_scale = config.initial_loss_scale if config.loss_scale else 1.0
@@ -114,41 +86,12 @@ class DICTrainer:
         variables = self.sr_variables + self.hg_variables
         grads = tape.gradient(scaled, variables)
         grads = [g / loss_scale for g in grads]
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
-        finite = tf.logical_and(finite, tf.math.is_finite(loss))
-        context = tf.distribute.get_replica_context()
-        non_finite_replicas = context.all_reduce("sum", 1.0 - tf.cast(finite, tf.float32))
-        all_finite = non_finite_replicas < 0.5
+        all_finite = all_replicas_finite(grads + [loss])
         n_sr = len(self.sr_variables)
-        sr_grads, hg_grads = grads[:n_sr], grads[n_sr:]
-
-        def apply_updates(sr_grads, hg_grads):
-            self.sr_optimizer.apply(sr_grads, self.sr_variables)
-            if train_hourglass:
-                self.hg_optimizer.apply(hg_grads, self.hg_variables)
-            return tf.constant(True)
-
-        def skip():
-            return tf.constant(False)
-
-        if tf.__internal__.distribute.strategy_supports_no_merge_call():
-            tf.cond(all_finite, lambda: apply_updates(sr_grads, hg_grads), skip)
-        else:
-            # A cond whose branch calls merge_call (the optimizers' update)
-            # must run in the cross-replica context; the gradients travel as
-            # merge_call arguments so every replica applies its own.
-            def cross_replica(distribution, sr_grads, hg_grads, all_finite):
-                finite = distribution.experimental_local_results(all_finite)[0]
-
-                def apply_on_replicas():
-                    distribution.extended.call_for_each_replica(
-                        apply_updates, args=(sr_grads, hg_grads)
-                    )
-                    return tf.constant(True)
-
-                tf.cond(finite, apply_on_replicas, skip)
-
-            context.merge_call(cross_replica, args=(sr_grads, hg_grads, all_finite))
+        updates = [(self.sr_optimizer, grads[:n_sr], self.sr_variables)]
+        if train_hourglass:
+            updates.append((self.hg_optimizer, grads[n_sr:], self.hg_variables))
+        apply_if_finite(all_finite, updates)
         logs = {"loss": loss / replicas}
         logs.update({k: v / replicas for k, v in terms.items()})
         logs["finite"] = tf.cast(all_finite, tf.float32) / replicas
@@ -182,10 +125,8 @@ class DICTrainer:
         self.set_step(step)
         release = step >= self.config.release_hourglass_step
         logs = self._steps[release](batch, tf.constant(self.loss_scale, tf.float32))
-        logs = {k: float(v) for k, v in logs.items()}
-        finite = logs.pop("finite") > 0.5
-        self._update_loss_scale(finite)
-        logs["skipped"] = 0.0 if finite else 1.0
+        logs = host_logs(logs)
+        self._update_loss_scale(not logs["skipped"])
         return logs
 
     def _update_loss_scale(self, finite):

@@ -36,14 +36,14 @@ def validate(predict, batches, scale=8, ssim_variant="official", num_samples=4):
         hr = metrics.normalized_to_uint8(np.asarray(batch["hr"]))
         lr_uint8 = metrics.normalized_to_uint8(lr)
         outputs = predict(lr)
-        sr_steps = [metrics.normalized_to_uint8(np.asarray(s)) for s in outputs["sr"]]
+        sr_steps = [metrics.normalized_to_uint8(np.asarray(s, np.float32)) for s in outputs["sr"]]
         bicubic = np.stack([resize_bicubic(x, hr.shape[1]) for x in lr_uint8])
         psnr_steps.append([metrics.psnr_y_batch(s, hr, scale) for s in sr_steps])
         ssim_steps.append([metrics.ssim_y_batch(s, hr, scale, ssim_variant) for s in sr_steps])
         bicubic_psnr.append(metrics.psnr_y_batch(bicubic, hr, scale))
         bicubic_ssim.append(metrics.ssim_y_batch(bicubic, hr, scale, ssim_variant))
         step_landmarks = [
-            landmark_ops.peaks_to_image(landmark_ops.heatmap_peaks(np.asarray(h)))
+            landmark_ops.peaks_to_image(landmark_ops.heatmap_peaks(np.asarray(h, np.float32)))
             for h in outputs["heatmaps"]
         ]
         gt = np.asarray(batch["landmarks"])
@@ -83,3 +83,39 @@ def validate(predict, batches, scale=8, ssim_variant="official", num_samples=4):
         "ssim_variant": ssim_variant,
     }
     return summary, samples
+
+
+def validate_landmarks(predict, batches):
+    """Scores a landmark network on HR faces: heatmap MSE and NME of its final heatmaps.
+
+    The NME is evaluate.py's (`calc_nme`): arg-max peaks x stride against the
+    ground-truth landmarks, normalised by the outer-eye-corner distance.
+
+    Args:
+        predict: callable HR [B, H, W, 3] (normalised) -> list of heatmaps
+            [B, H/4, W/4, K] (steps or stacks; the last is scored for NME).
+        batches: iterable of dicts with numpy `hr`, `heatmaps` and `landmarks`
+            [B, K, 2] (HR pixels).
+
+    Returns:
+        (summary, samples): summary has `nme` (None unless 68 or 5 points),
+        `heatmap_loss` (MSE summed over steps, mean over images) and
+        `num_images`; samples is empty.
+    """
+    nme, losses, count = [], [], 0
+    for batch in batches:
+        steps = [np.asarray(h, np.float32) for h in predict(batch["hr"])]
+        gt_heatmaps = np.asarray(batch["heatmaps"], np.float32)
+        per_image = sum(np.mean(np.square(h - gt_heatmaps), axis=(1, 2, 3)) for h in steps)
+        losses.append(per_image)
+        count += len(per_image)
+        gt = np.asarray(batch["landmarks"])
+        if gt.shape[1] in NME_KEYPOINTS:
+            points = landmark_ops.peaks_to_image(landmark_ops.heatmap_peaks(steps[-1]))
+            nme.append(landmark_ops.nme_per_image(points, gt))
+    summary = {
+        "nme": float(np.concatenate(nme).mean()) if nme else None,
+        "heatmap_loss": float(np.concatenate(losses).mean()),
+        "num_images": count,
+    }
+    return summary, []

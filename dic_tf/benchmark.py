@@ -1,0 +1,270 @@
+"""Times DIC inference and training steps; prints a markdown table, writes JSON.
+
+    python -m dic_tf.benchmark --backend=tensorflow --config=x8 \\
+        --batch_sizes=1,8,64 --train_batch_sizes=8,32 --json_out=bench.json
+    KERAS_BACKEND=jax python -m dic_tf.benchmark --backend=jax --config=x8
+
+Inference is the whole forward pass (every step's SR image and heatmaps) on
+random LR faces [B, 16, 16, 3]. A training step is the loss over all steps,
+the gradients and the Adam updates of both optimizers (hourglass released):
+on TensorFlow `trainer.DICTrainer.step`, on JAX `jax_trainer.JaxDICTrainer.step`.
+The first call of each shape compiles and is timed apart; the table reports
+the median and minimum of `--repeats` further calls. The JAX path is always
+`jax.jit`-compiled (`--jit` only selects XLA on TensorFlow) and never imports
+TensorFlow, so it runs where TensorFlow is not installed.
+
+Peak memory: on GPU the device allocator's peak (TensorFlow: reset before
+each measurement; JAX: `peak_bytes_in_use`, cumulative over the process); on
+CPU the process' peak resident set size (cumulative).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+LR_SIZE = 16
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m dic_tf.benchmark", description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+                        choices=("tensorflow", "jax"))
+    parser.add_argument("--config", default="x8", choices=("x8", "tiny"))
+    parser.add_argument("--batch_sizes", default="1,8,64", help="inference batch sizes ('' for none)")
+    parser.add_argument("--train_batch_sizes", default="8,32", help="training batch sizes ('' for none)")
+    parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
+    parser.add_argument("--jit", action="store_true", help="XLA-compile (TensorFlow; JAX always is)")
+    parser.add_argument("--deconv", default="auto", choices=("auto", "subpixel", "transpose"),
+                        help="DeconvBlock implementation")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json_out", default=None)
+    args = parser.parse_args(argv)
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b]
+    args.train_batch_sizes = [int(b) for b in args.train_batch_sizes.split(",") if b]
+    return args
+
+
+def time_calls(fn, repeats):
+    """(first call seconds, [seconds of `repeats` further calls]); `fn` must block."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return first, times
+
+
+def cpu_name():
+    """The CPU model from /proc/cpuinfo, else `platform.processor()`."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
+def cpu_peak_bytes():
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class TensorFlowRunner:
+    """Inference and train-step closures on the TensorFlow backend."""
+
+    def __init__(self, jit):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.jit = jit
+        self.gpu = bool(tf.config.list_physical_devices("GPU"))
+        self.device = tf.config.experimental.get_device_details(
+            tf.config.list_physical_devices("GPU")[0]
+        ).get("device_name", "GPU") if self.gpu else cpu_name()
+
+    def reset_memory(self):
+        if self.gpu:
+            self.tf.config.experimental.reset_memory_stats("GPU:0")
+
+    def peak_memory(self):
+        if self.gpu:
+            return self.tf.config.experimental.get_memory_info("GPU:0")["peak"]
+        return cpu_peak_bytes()
+
+    def inference(self, model, lr):
+        forward = self.tf.function(model, jit_compile=self.jit)
+        lr = self.tf.constant(lr)
+        return lambda: [t.numpy() for t in self.tf.nest.flatten(forward(lr))]
+
+    def train_step(self, model, train_config, batch):
+        from dic_tf.training.trainer import DICTrainer
+
+        trainer = DICTrainer(model, train_config, jit_compile=self.jit)
+        batch = {k: self.tf.constant(v) for k, v in batch.items()}
+        return lambda: trainer.step(batch, train_config.release_hourglass_step)
+
+
+class JaxRunner:
+    """Inference and train-step closures on the JAX backend (no TensorFlow)."""
+
+    def __init__(self, jit):
+        import jax
+
+        self.jax = jax
+        self.gpu = jax.devices()[0].platform == "gpu"
+        self.device = jax.devices()[0].device_kind if self.gpu else cpu_name()
+
+    def reset_memory(self):
+        pass
+
+    def peak_memory(self):
+        if self.gpu:
+            return self.jax.devices()[0].memory_stats()["peak_bytes_in_use"]
+        return cpu_peak_bytes()
+
+    def inference(self, model, lr):
+        jax = self.jax
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        forward = jax.jit(lambda t, n, x: model.stateless_call(t, n, x)[0])
+        lr = jax.device_put(lr)
+        return lambda: jax.block_until_ready(forward(trainable, non_trainable, lr))
+
+    def train_step(self, model, train_config, batch):
+        from dic_tf.training.jax_trainer import JaxDICTrainer
+
+        trainer = JaxDICTrainer(model, train_config)
+        batch = {k: self.jax.device_put(v) for k, v in batch.items()}
+        return lambda: trainer.step(batch, train_config.release_hourglass_step)
+
+
+def random_batch(config, batch_size, rng):
+    """A training batch dict of random arrays at the LR size `LR_SIZE`."""
+    hr = LR_SIZE * config.scale
+    return {
+        "lr": rng.normal(0, 0.2, (batch_size, LR_SIZE, LR_SIZE, 3)).astype("float32"),
+        "hr": rng.normal(0, 0.2, (batch_size, hr, hr, 3)).astype("float32"),
+        "heatmaps": rng.uniform(0, 1, (batch_size, hr // 4, hr // 4, config.num_keypoints)).astype(
+            "float32"
+        ),
+    }
+
+
+def run(args):
+    """Runs every measurement; returns the JSON-serialisable report."""
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = args.backend
+    import keras
+    import numpy as np
+
+    from dic_tf.config import DICConfig
+    from dic_tf.layers import DeconvBlock
+    from dic_tf.models import build_dic
+    from dic_tf.training.common import TrainConfig
+
+    if keras.backend.backend() != args.backend:
+        raise SystemExit(
+            f"keras was imported with backend {keras.backend.backend()!r}; run with "
+            f"KERAS_BACKEND={args.backend}."
+        )
+    if args.precision == "bfloat16":
+        keras.config.set_dtype_policy("mixed_bfloat16")
+    runner = (JaxRunner if args.backend == "jax" else TensorFlowRunner)(args.jit)
+    config = DICConfig.x8() if args.config == "x8" else DICConfig.tiny()
+    rng = np.random.default_rng(0)
+    rows = []
+
+    def build():
+        keras.utils.set_random_seed(0)
+        model = build_dic(config)
+        for layer in model._flatten_layers():
+            if isinstance(layer, DeconvBlock):
+                layer.implementation = args.deconv
+        return model
+
+    def measure(kind, batch_size, fn):
+        runner.reset_memory()
+        first, times = time_calls(fn, args.repeats)
+        median = statistics.median(times)
+        rows.append({
+            "kind": kind,
+            "batch_size": batch_size,
+            "first_call_s": first,
+            "median_s": median,
+            "min_s": min(times),
+            "images_per_s": batch_size / median,
+            "peak_memory_bytes": int(runner.peak_memory()),
+            "load_average": os.getloadavg()[0],
+        })
+        print(format_row(rows[-1]), file=sys.stderr, flush=True)
+
+    model = build()
+    for batch_size in args.batch_sizes:
+        lr = rng.normal(0, 0.2, (batch_size, LR_SIZE, LR_SIZE, 3)).astype("float32")
+        measure("inference", batch_size, runner.inference(model, lr))
+    train_config = TrainConfig(release_hourglass_step=0)
+    for batch_size in args.train_batch_sizes:
+        batch = random_batch(config, batch_size, rng)
+        measure("train_step", batch_size, runner.train_step(build(), train_config, batch))
+    return {
+        "backend": args.backend,
+        "device": runner.device,
+        "gpu": runner.gpu,
+        "config": args.config,
+        "precision": args.precision,
+        "jit": args.jit or args.backend == "jax",
+        "deconv": args.deconv,
+        "repeats": args.repeats,
+        "cpu_count": os.cpu_count(),
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "rows": rows,
+    }
+
+
+TABLE_HEADER = (
+    "| kind | batch | median ms | min ms | images/s | first call s | peak memory MiB | load |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def format_row(row):
+    return (
+        f"| {row['kind']} | {row['batch_size']} | {1e3 * row['median_s']:.1f} | "
+        f"{1e3 * row['min_s']:.1f} | {row['images_per_s']:.2f} | {row['first_call_s']:.1f} | "
+        f"{row['peak_memory_bytes'] / 2**20:.0f} | {row['load_average']:.2f} |"
+    )
+
+
+def format_table(report):
+    memory = "device peak" if report["gpu"] else "process RSS peak"
+    title = (
+        f"DIC {report['config']} on {report['backend']} ({report['device']}), {report['precision']}, "
+        f"jit={report['jit']}, deconv={report['deconv']}, {report['repeats']} repeats, "
+        f"memory = {memory}"
+    )
+    return "\n".join([title, "", TABLE_HEADER] + [format_row(r) for r in report["rows"]])
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    report = run(args)
+    print(format_table(report))
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+if __name__ == "__main__":
+    main()

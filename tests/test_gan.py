@@ -1,0 +1,217 @@
+"""DICGAN: the two-optimizer step, the frozen hourglass, resume and distribution."""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+from dic_tf import checkpoint
+from dic_tf.models import build_dic, build_lightcnn
+from dic_tf.training.demo import prepare_demo_data
+from dic_tf.training.gan import DICGANTrainer, GANTrainConfig
+from dic_tf.training.init import load_feature_extractor
+from dic_tf.training.loop import RunConfig, TrainingRun
+from dic_tf.training.trainer import split_variables
+from tests import reference
+from tests.test_training import MICRO, _batch
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def write_lightcnn_weights(path):
+    """A LightCNN-9 state dict (.npz keyed by PyTorch names) from the fixture's spec."""
+    arrays, meta = reference.load("lightcnn")
+    state = reference.state_dict(arrays, meta["discriminator"]["spec"])
+    np.savez(path, **{k: np.asarray(v, np.float32) for k, v in state.items()})
+    return str(path)
+
+
+def _values(variables):
+    return [ops.convert_to_numpy(v).copy() for v in variables]
+
+
+@pytest.fixture(scope="module")
+def lightcnn_file(tmp_path_factory):
+    return write_lightcnn_weights(tmp_path_factory.mktemp("lightcnn") / "lightcnn.npz")
+
+
+@pytest.fixture(scope="module")
+def gan(lightcnn_file):
+    generator = build_dic(MICRO)
+    discriminator = build_lightcnn("discriminator")
+    features = build_lightcnn("features")
+    load_feature_extractor(features, lightcnn_file)
+    return DICGANTrainer(generator, discriminator, features, GANTrainConfig())
+
+
+def test_one_step_updates_generator_and_discriminator_but_not_the_hourglass(gan):
+    sr_vars, hg_vars = split_variables(gan.model)
+    watched = {
+        "sr": sr_vars, "hourglass": hg_vars,
+        "discriminator": gan.discriminator.trainable_variables,
+        "features": gan.features.weights,
+    }
+    before = {k: _values(v) for k, v in watched.items()}
+    logs = gan.step(_batch(), 0)
+    assert logs["skipped"] == 0.0
+    for name in ("loss", "pixel", "heatmap", "feature", "gan", "d_loss", "D/real", "D/fake"):
+        assert np.isfinite(logs[name]), name
+    assert logs["gan"] == pytest.approx(0.005 * np.log(2.0), rel=0.05)
+    changed = {k: any(not np.array_equal(a, b) for a, b in zip(before[k], _values(v)))
+               for k, v in watched.items()}
+    assert changed == {"sr": True, "hourglass": False, "discriminator": True, "features": False}
+    assert int(gan.g_optimizer.iterations) == int(gan.d_optimizer.iterations) == 1
+
+
+def test_discriminator_loss_falls_on_an_easy_split(gan):
+    rng = np.random.default_rng(3)
+    easy = {  # real: high-frequency noise; fake: the generator's smooth x8 output.
+        "lr": np.zeros((2, 16, 16, 3), np.float32),
+        "hr": rng.normal(0, 0.5, (2, 128, 128, 3)).astype("float32"),
+        "heatmaps": np.zeros((2, 32, 32, 68), np.float32),
+    }
+    losses = []
+    for step in range(6):
+        logs = gan.step(easy, step)
+        losses.append(logs["d_loss"])
+    assert losses[-1] < losses[0] - 0.01, losses
+    assert logs["D/real"] > logs["D/fake"]
+
+
+def test_non_finite_step_updates_neither_network(gan):
+    bad = _batch()
+    bad["hr"][0, 0, 0, 0] = np.nan
+    before = _values(gan.model.weights + gan.discriminator.weights)
+    iterations = int(gan.d_optimizer.iterations)
+    assert gan.step(bad, 0)["skipped"] == 1.0
+    after = _values(gan.model.weights + gan.discriminator.weights)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert int(gan.d_optimizer.iterations) == iterations
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    return prepare_demo_data(str(tmp_path_factory.mktemp("demo")), 8, 2)
+
+
+@pytest.fixture(scope="module")
+def dic_run(tmp_path_factory):
+    """A DIC 'run' (one checkpoint of a MICRO model) DICGAN starts from."""
+    directory = tmp_path_factory.mktemp("dic_run")
+    model = build_dic(MICRO)
+    checkpoint.save_checkpoint(str(directory / "checkpoints"), 7, model, {},
+                               {"model": "DIC", "config": MICRO.to_dict()})
+    return str(directory), _values(model.weights)
+
+
+def _gan_run(train_dir, data, steps, lightcnn_file, init=None):
+    run = RunConfig(
+        train_dir=str(train_dir), train_data=data[0], batch_size=2, num_train_steps=steps,
+        val_every=100, checkpoint_every=2, log_every=1, progress=False,
+        init_checkpoint=init, feature_extractor=lightcnn_file,
+    )
+    return TrainingRun(MICRO, GANTrainConfig(), run, mode="dicgan")
+
+
+def test_feature_extractor_is_required(tmp_path, demo_data, dic_run):
+    with pytest.raises(ValueError, match="--feature_extractor is required"):
+        _gan_run(tmp_path / "a", demo_data, 2, None, dic_run[0])
+    with pytest.raises(FileNotFoundError, match="--feature_extractor=/no/lightcnn.pth"):
+        _gan_run(tmp_path / "b", demo_data, 2, "/no/lightcnn.pth", dic_run[0])
+
+
+def test_resume_equals_uninterrupted(tmp_path, demo_data, lightcnn_file, dic_run):
+    """G, D and both Adams after 2 + 2 steps in one process equal a resume from step 2."""
+    tf.config.experimental.enable_op_determinism()
+    straight = _gan_run(tmp_path / "straight", demo_data, 2, lightcnn_file, dic_run[0])
+    for a, b in zip(dic_run[1], _values(straight.model.weights)):
+        np.testing.assert_array_equal(a, b)
+    straight.train()
+    step_2 = tmp_path / "resumed" / "checkpoints" / "ckpt-00000002"
+    shutil.copytree(tmp_path / "straight" / "checkpoints" / "ckpt-00000002", step_2)
+    assert (step_2 / "discriminator.weights.h5").is_file()
+    straight.run.num_train_steps = 4
+    straight.train()
+    resumed = _gan_run(tmp_path / "resumed", demo_data, 4, lightcnn_file)
+    assert resumed.step == 2
+    resumed.train()
+    for name in ("model", "discriminator"):
+        for a, b in zip(_values(getattr(straight.task, name).weights),
+                        _values(getattr(resumed.task, name).weights)):
+            np.testing.assert_array_equal(a, b)
+    for opt in ("g_optimizer", "d_optimizer"):
+        assert int(getattr(resumed.trainer, opt).iterations) == 4
+        for a, b in zip(_values(getattr(straight.trainer, opt).variables),
+                        _values(getattr(resumed.trainer, opt).variables)):
+            np.testing.assert_array_equal(a, b)
+    generator, config = checkpoint.load_model(str(tmp_path / "resumed"))
+    assert config == MICRO
+    events = os.listdir(tmp_path / "resumed" / "logs" / "train")
+    assert events
+
+
+MIRRORED_SCRIPT = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from dic_tf.models import build_dic, build_lightcnn
+from dic_tf.training.gan import DICGANTrainer, GANTrainConfig
+from dic_tf.training.init import load_feature_extractor
+from tests.test_training import MICRO, _batch
+batch = _batch(size=4)
+result = {}
+for name in ("single", "mirrored"):
+    strategy = (tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]) if name == "mirrored"
+                else tf.distribute.get_strategy())
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        generator = build_dic(MICRO)
+        discriminator = build_lightcnn("discriminator")
+        features = build_lightcnn("features")
+        load_feature_extractor(features, sys.argv[1])
+        trainer = DICGANTrainer(generator, discriminator, features, GANTrainConfig(), strategy)
+    data = tf.data.Dataset.from_tensors(batch)
+    if name == "mirrored":
+        data = strategy.experimental_distribute_dataset(data)
+    logs = trainer.step(next(iter(data)), 0)
+    result[name] = {
+        "logs": logs,
+        "g_m": np.concatenate([keras.ops.convert_to_numpy(m).ravel()
+                               for m in trainer.g_optimizer._momentums]),
+        "d_m": np.concatenate([keras.ops.convert_to_numpy(m).ravel()
+                               for m in trainer.d_optimizer._momentums]),
+    }
+s, m = result["single"], result["mirrored"]
+print(json.dumps({
+    "g_moment_error": float(np.linalg.norm(s["g_m"] - m["g_m"]) / np.linalg.norm(s["g_m"])),
+    "d_moment_error": float(np.linalg.norm(s["d_m"] - m["d_m"]) / np.linalg.norm(s["d_m"])),
+    "logs": [s["logs"], m["logs"]],
+}))
+"""
+
+
+def test_mirrored_step_equals_single_device_step(lightcnn_file, record_error):
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, lightcnn_file], cwd=ROOT, capture_output=True,
+        text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    single, mirrored = report["logs"]
+    for key in ("loss", "d_loss", "feature", "gan", "D/real", "D/fake"):
+        assert mirrored[key] == pytest.approx(single[key], rel=1e-5), key
+    # Adam's first moment after one step is 0.1 x the global-batch gradient.
+    for net in ("g", "d"):
+        error = report[f"{net}_moment_error"]
+        record_error(f"DICGAN mirrored vs single: {net} first-moment rel. error", error, 1e-4)
+        assert error <= 1e-4

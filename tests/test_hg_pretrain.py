@@ -1,0 +1,92 @@
+"""Landmark networks trained alone: hourglass pretraining, --hg_init, the evaluator."""
+
+import numpy as np
+import pytest
+from keras import ops
+
+from dic_tf import checkpoint, evaluation
+from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
+from dic_tf.training.demo import prepare_demo_data
+from dic_tf.training.landmark import LandmarkTrainConfig, LandmarkTrainer
+from dic_tf.training.loop import RunConfig, TrainingRun
+from dic_tf.training.trainer import TrainConfig
+from tests.test_training import MICRO
+
+HOURGLASS = FeedbackHourglassConfig(num_features=16, num_keypoints=68, num_steps=2)
+
+
+def _values(variables):
+    return [ops.convert_to_numpy(v).copy() for v in variables]
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    return prepare_demo_data(str(tmp_path_factory.mktemp("demo")), 48, 8)
+
+
+def _run(train_dir, data, steps, mode, model_config, learning_rate=1e-3, **kwargs):
+    run = RunConfig(
+        train_dir=str(train_dir), train_data=data[0], val_data=data[1], batch_size=8,
+        num_train_steps=steps, val_every=steps, checkpoint_every=steps, log_every=10,
+        progress=False, **kwargs,
+    )
+    return TrainingRun(model_config, LandmarkTrainConfig(learning_rate), run, mode=mode)
+
+
+def test_pretraining_lowers_the_heatmap_loss_and_the_nme(tmp_path, demo_data):
+    run = _run(tmp_path / "hg", demo_data, 150, "hg_pretrain", HOURGLASS)
+    before = run.validate()
+    after = run.train()
+    print(f"hg pretraining, 150 steps: NME {before['nme']:.4f} -> {after['nme']:.4f}, "
+          f"heatmap loss {before['heatmap_loss']:.6f} -> {after['heatmap_loss']:.6f}")
+    assert after["heatmap_loss"] < before["heatmap_loss"]
+    assert after["nme"] < before["nme"]
+    assert checkpoint.best_checkpoint(str(tmp_path / "hg" / "checkpoints")) is not None
+
+
+def test_hg_init_loads_a_pretraining_checkpoint_into_dic(tmp_path, demo_data):
+    pretrain = _run(tmp_path / "hg", demo_data, 1, "hg_pretrain",
+                    FeedbackHourglassConfig(MICRO.hg_num_features, 68, 3))
+    pretrain._save()
+    run = RunConfig(train_dir=str(tmp_path / "dic"), train_data=demo_data[0], batch_size=2,
+                    progress=False, hg_init=str(tmp_path / "hg"))
+    dic = TrainingRun(MICRO, TrainConfig(), run)
+    for a, b in zip(_values(pretrain.model.hourglass.weights), _values(dic.model.hourglass.weights)):
+        np.testing.assert_array_equal(a, b)
+    wrong = RunConfig(train_dir=str(tmp_path / "dic_wide"), train_data=demo_data[0],
+                      batch_size=2, progress=False, hg_init=str(tmp_path / "hg"))
+    wide = MICRO.__class__(**dict(MICRO.to_dict(), hg_num_features=16))
+    with pytest.raises(ValueError, match="hg_num_features=16"):
+        TrainingRun(wide, TrainConfig(), wrong)
+
+
+def test_non_finite_heatmaps_skip_the_update():
+    from dic_tf.models import build_feedback_hourglass
+
+    model = build_feedback_hourglass(FeedbackHourglassConfig(8, 68, 2))
+    trainer = LandmarkTrainer(model, LandmarkTrainConfig())
+    heatmaps = np.zeros((2, 32, 32, 68), np.float32)
+    heatmaps[0, 0, 0, 0] = np.inf
+    before = _values(model.weights)
+    logs = trainer.step({"hr": np.zeros((2, 128, 128, 3), np.float32), "heatmaps": heatmaps}, 0)
+    assert logs["skipped"] == 1.0
+    assert all(np.array_equal(a, b) for a, b in zip(before, _values(model.weights)))
+
+
+def test_landmark_evaluator_trains_and_loads_in_evaluate(tmp_path, demo_data):
+    config = StackedHourglassConfig(num_features=16, num_stacks=2, num_keypoints=68)
+    run = _run(tmp_path / "eval", demo_data, 3, "hg_eval", config)
+    moving = [v for v in run.model.non_trainable_weights if "moving_mean" in v.path]
+    before = _values(moving)
+    summary = run.train()
+    assert summary["nme"] is not None and np.isfinite(summary["heatmap_loss"])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, _values(moving)))
+    detector = evaluation.load_landmark_detector(str(tmp_path / "eval"))
+    assert detector.num_stacks == 2 and detector.num_features == 16
+    faces = np.random.default_rng(0).integers(0, 255, (2, 128, 128, 3)).astype(np.uint8)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(detector(evaluation.normalize_rgb(faces))),
+        ops.convert_to_numpy(run.model(evaluation.normalize_rgb(faces))), atol=1e-6,
+    )
+    points = evaluation.detect_landmarks(detector, faces)
+    assert points.shape == (2, 68, 2)
