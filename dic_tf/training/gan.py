@@ -24,7 +24,7 @@ import dataclasses
 import tensorflow as tf
 
 from dic_tf.training.common import make_adam
-from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs
+from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs, run_and_sum
 from dic_tf.training.losses import dic_losses, discriminator_loss, generator_gan_loss
 from dic_tf.training.schedule import multistep_learning_rate
 from dic_tf.training.trainer import split_variables
@@ -144,11 +144,7 @@ class DICGANTrainer:
         return logs
 
     def _distributed_step(self, batch):
-        per_replica = self.strategy.run(self.train_step, args=(batch,))
-        return {
-            k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-            for k, v in per_replica.items()
-        }
+        return run_and_sum(self.strategy, self.train_step, (batch,))
 
     def set_step(self, step):
         """Sets both learning rates from the schedule for optimizer step `step`."""

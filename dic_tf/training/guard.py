@@ -73,3 +73,16 @@ def host_logs(logs):
     logs = {k: float(v) for k, v in logs.items()}
     logs["skipped"] = 0.0 if logs.pop("finite") > 0.5 else 1.0
     return logs
+
+
+def run_and_sum(strategy, step_fn, args):
+    """Runs `step_fn` on every replica and sums its dict of scalar logs.
+
+    Each replica's logs are its share of the global-batch mean, so the sum is
+    the global value.
+    """
+    per_replica = strategy.run(step_fn, args=args)
+    return {
+        k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+        for k, v in per_replica.items()
+    }

@@ -17,7 +17,7 @@ import dataclasses
 import tensorflow as tf
 
 from dic_tf.training.common import make_adam
-from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs
+from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs, run_and_sum
 from dic_tf.training.losses import landmark_losses
 from dic_tf.training.schedule import multistep_learning_rate
 
@@ -86,11 +86,7 @@ class LandmarkTrainer:
         return logs
 
     def _distributed_step(self, batch):
-        per_replica = self.strategy.run(self.train_step, args=(batch,))
-        return {
-            k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-            for k, v in per_replica.items()
-        }
+        return run_and_sum(self.strategy, self.train_step, (batch,))
 
     def step(self, batch, step):
         """Runs optimizer step `step` (0-based); logs as floats with `skipped`."""

@@ -19,7 +19,7 @@ estimates and bias correction start at the release step.
 import tensorflow as tf
 
 from dic_tf.training.common import TrainConfig, make_adam, split_variables  # noqa: F401  (re-exported)
-from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs
+from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs, run_and_sum
 from dic_tf.training.losses import dic_losses
 
 
@@ -99,13 +99,7 @@ class DICTrainer:
 
     def _distributed_step(self, train_hourglass):
         def step(batch, loss_scale):
-            per_replica = self.strategy.run(
-                self.train_step, args=(batch, loss_scale, train_hourglass)
-            )
-            return {
-                k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                for k, v in per_replica.items()
-            }
+            return run_and_sum(self.strategy, self.train_step, (batch, loss_scale, train_hourglass))
 
         return step
 
