@@ -70,10 +70,11 @@ flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism."
 def main(argv):
     del argv
     from dic_tf.training import cli
+    from dic_tf.training.callbacks import DivergenceError
 
     try:
         cli.run_from_flags(FLAGS)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, DivergenceError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(1)
 

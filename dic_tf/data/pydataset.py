@@ -79,8 +79,11 @@ class FacePyDataset(keras.utils.PyDataset):
         seed: data seed.
         epoch: epoch of the first pass; `on_epoch_end` advances it.
         skip_batches: batches of the first pass to skip (resuming mid-epoch).
-            Keras sizes every epoch of one `fit` call from the first `len()`,
-            so finish a partial epoch with its own `fit` call or loop.
+        repeat: an endless stream (`num_batches` is None): batch `i` is batch
+            `skip_batches + i` of epochs `epoch, epoch + 1, ...`, each with its
+            own order, as `pipeline.make_dataset(..., repeat=True)`; give
+            `fit()` a `steps_per_epoch`. Otherwise one epoch, and Keras sizes
+            every epoch of one `fit` call from the first `len()`.
         heatmap_size: heatmap side; defaults to `hr_size // 4`.
         sigma: heatmap Gaussian sigma.
         with_names: include `name` (a numpy bytes array); set False for
@@ -104,6 +107,7 @@ class FacePyDataset(keras.utils.PyDataset):
         heatmap_size=None,
         sigma=1.0,
         with_names=True,
+        repeat=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -112,7 +116,7 @@ class FacePyDataset(keras.utils.PyDataset):
         self.augment = augment if training else None
         self.seed, self.epoch, self.skip_batches = seed, epoch, skip_batches
         self.heatmap_size = heatmap_size or self.source.hr_size // 4
-        self.sigma, self.with_names = sigma, with_names
+        self.sigma, self.with_names, self.repeat = sigma, with_names, repeat
         self._steps = sample.steps_per_epoch(len(self.source), batch_size, drop_remainder=training)
         if self._steps == 0 or not 0 <= skip_batches < self._steps:
             raise ValueError(
@@ -124,15 +128,25 @@ class FacePyDataset(keras.utils.PyDataset):
     def __len__(self):
         return self._steps - self.skip_batches
 
+    @property
+    def num_batches(self):
+        return None if self.repeat else len(self)
+
     def __getitem__(self, index):
-        if not 0 <= index < len(self):
+        if self.repeat:
+            epoch, batch = divmod(index + self.skip_batches, self._steps)
+            epoch += self.epoch
+            order = sample.epoch_order(len(self.source), self.seed, epoch, self.training)
+        elif not 0 <= index < len(self):
             raise IndexError(f"FacePyDataset: batch {index} out of range [0, {len(self)})")
-        start = (index + self.skip_batches) * self.batch_size
+        else:
+            epoch, batch, order = self.epoch, index + self.skip_batches, self._order
+        start = batch * self.batch_size
         positions = range(start, min(start + self.batch_size, len(self.source)))
         columns = {"lr": [], "hr": [], "heatmaps": [], "landmarks": [], "name": []}
         for position in positions:
-            hr, landmarks, name = self.source.get(int(self._order[position]))
-            rng = sample.sample_rng(self.seed, self.epoch, position) if self.augment else None
+            hr, landmarks, name = self.source.get(int(order[position]))
+            rng = sample.sample_rng(self.seed, epoch, position) if self.augment else None
             hr, lr, heatmaps, landmarks = sample.make_sample(
                 hr, landmarks, self.augment, rng, self.source.scale, self.heatmap_size, self.sigma
             )

@@ -1,24 +1,29 @@
-"""Turns train.py's flags into a training run of `--mode` (see `dic_tf.training.tasks`)."""
+"""Turns train.py's flags into a training run of `--mode` (`dic_tf.training.run`)."""
 
 import os
 
 import keras
-import tensorflow as tf
 
 from dic_tf.data import augment as augment_lib
 from dic_tf.flags import config_from_flags
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
-from dic_tf.training.gan import GANTrainConfig
-from dic_tf.training.landmark import LandmarkTrainConfig
-from dic_tf.training.loop import RunConfig, TrainingRun
-from dic_tf.training.trainer import TrainConfig
+from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 
 AUGMENTATIONS = {"none": None, "celeba": augment_lib.CELEBA, "helen": augment_lib.HELEN}
 
 
 def make_strategy(name):
-    """tf.distribute strategy by flag value."""
+    """tf.distribute strategy by flag value (TensorFlow), or None after setting the
+    `keras.distribution` (JAX: `mirrored` is `DataParallel` over the local devices)."""
+    if keras.backend.backend() == "jax":
+        if name == "mirrored":
+            keras.distribution.set_distribution(keras.distribution.DataParallel())
+        elif name != "default":
+            raise ValueError(f"--strategy={name} is TensorFlow-only; on JAX use default or mirrored.")
+        return None
+    import tensorflow as tf
+
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -43,36 +48,20 @@ def _milestones(values):
 def configs_from_flags(flags):
     """(model config, train config) of `--mode` from the flags."""
     config = config_from_flags(flags)
-    milestones = _milestones(flags.lr_milestones)
-    if flags.mode == "dic":
-        return config, TrainConfig(
-            learning_rate=flags.learning_rate,
-            lr_milestones=milestones,
-            lr_gamma=flags.lr_gamma,
-            pixel_weight=flags.pixel_weight,
-            heatmap_weight=flags.heatmap_weight,
-            pixel_loss_mode=flags.pixel_loss_mode,
-            release_hourglass_step=flags.release_hourglass_step,
-            loss_scale=flags.mixed_precision == "float16",
-        )
-    if flags.mixed_precision == "float16":
-        raise ValueError(
-            f"--mixed_precision=float16 (loss scaling) is implemented for --mode=dic only, "
-            f"not --mode={flags.mode}; use bfloat16 or none."
-        )
-    if flags.mode == "dicgan":
-        return config, GANTrainConfig(
-            learning_rate=flags.learning_rate,
-            d_learning_rate=flags.d_learning_rate,
-            lr_milestones=milestones,
-            lr_gamma=flags.lr_gamma,
-            pixel_weight=flags.pixel_weight,
-            heatmap_weight=flags.heatmap_weight,
-            feature_weight=flags.feature_weight,
-            gan_weight=flags.gan_weight,
-            pixel_loss_mode=flags.pixel_loss_mode,
-        )
-    train_config = LandmarkTrainConfig(flags.learning_rate, milestones, flags.lr_gamma)
+    train_config = TrainConfig(
+        learning_rate=flags.learning_rate,
+        lr_milestones=_milestones(flags.lr_milestones),
+        lr_gamma=flags.lr_gamma,
+        pixel_weight=flags.pixel_weight,
+        heatmap_weight=flags.heatmap_weight,
+        pixel_loss_mode=flags.pixel_loss_mode,
+        release_hourglass_step=flags.release_hourglass_step,
+        d_learning_rate=flags.d_learning_rate,
+        feature_weight=flags.feature_weight,
+        gan_weight=flags.gan_weight,
+    )
+    if flags.mode in ("dic", "dicgan"):
+        return config, train_config
     if flags.mode == "hg_pretrain":
         return FeedbackHourglassConfig(
             config.hg_num_features, config.num_keypoints, config.num_steps
@@ -84,7 +73,9 @@ def configs_from_flags(flags):
 
 def run_from_flags(flags):
     """Builds the run described by the flags, trains it and prints the final table."""
-    if flags.deterministic:
+    if flags.deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
         tf.config.experimental.enable_op_determinism()
     if flags.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(f"mixed_{flags.mixed_precision}")
@@ -106,6 +97,11 @@ def run_from_flags(flags):
         raise ValueError(
             f"--hg_init initialises DIC's hourglass (--mode=dic); --mode={flags.mode} "
             "does not use it."
+        )
+    if flags.mixed_precision == "float16" and flags.mode == "dicgan":
+        raise ValueError(
+            "--mixed_precision=float16 (loss scaling) is not implemented for --mode=dicgan; "
+            "use bfloat16 or none."
         )
     model_config, train_config = configs_from_flags(flags)
     run = RunConfig(

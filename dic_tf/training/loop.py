@@ -15,7 +15,7 @@ from tqdm import tqdm
 from dic_tf import checkpoint
 from dic_tf.data import pipeline, records, sample
 from dic_tf.training.summaries import TensorBoardLogger
-from dic_tf.training.tasks import is_better, make_task, restore_extra_models
+from dic_tf.training.loop_tasks import is_better, make_task, restore_extra_models
 
 METRICS_FILE = "metrics.jsonl"
 

@@ -1,167 +1,193 @@
-"""What `TrainingRun` trains, per `--mode`: networks, trainer, start weights, validation.
+"""Keras models that train a DIC stage with `compile()` / `fit()`, on TensorFlow and JAX.
 
-A task builds its networks and trainer inside the strategy scope, loads the
-weights a fresh run starts from, names the extra networks its checkpoints hold,
-and validates. `TrainingRun` owns everything else (resume, data position, the
-step loop, the non-finite counter, checkpoints, TensorBoard).
+A task wraps the network it trains and owns its training step:
 
-Modes:
-    dic          DIC (`DICTrainer`); `--hg_init` initialises its hourglass.
-    hg_pretrain  DIC's feedback hourglass alone on HR faces (`LandmarkTrainer`).
-    hg_eval      the stacked-hourglass landmark evaluator (`LandmarkTrainer`).
-    dicgan       DICGAN (`DICGANTrainer`) from `--init_checkpoint`.
+* `DICTask`: DIC on batches `{"lr", "hr", "heatmaps"}`; the paper's loss
+  (`losses.dic_losses`) in `compute_loss`; `compile()` defaults to the paper's
+  recipe (`GroupedAdam`: Adam 1e-4, PyTorch's epsilon, MultiStepLR, the
+  hourglass frozen until `release_hourglass_step` while the heatmap loss still
+  reaches the SR branch through it).
+* `LandmarkTask`: a landmark network alone on batches `{"hr", "heatmaps"}`
+  (the feedback hourglass of `--mode=hg_pretrain`, the stacked-hourglass
+  evaluator of `--mode=hg_eval`).
+* `DICGANTask` (`dic_tf.training.gan`): DICGAN's two updates.
+
+Metrics (`fit()`'s logs): `loss` and the weighted terms (`pixel`, `heatmap`,
+`pixel_<t>`, `heatmap_<t>` for step t = 0..T-1). The non-finite guard lives in
+the optimizer (`GroupedAdam`); float16 goes through Keras' automatic
+`LossScaleOptimizer` (`compile()` under a `mixed_float16` policy).
+
+Example:
+    >>> task = DICTask(build_dic(DICConfig.tiny()))
+    >>> task.compile()                                  # the paper's recipe
+    >>> task.fit(pipeline.make_dataset(train_dir, 8, training=True), steps_per_epoch=100)
 """
 
-import os
+import keras
+from keras import ops
 
-import numpy as np
-
-from dic_tf.models import (
-    build_dic,
-    build_feedback_hourglass,
-    build_lightcnn,
-    build_stacked_hourglass,
-)
-from dic_tf.training import init
-from dic_tf.training.gan import DICGANTrainer
-from dic_tf.training.landmark import LandmarkTrainer
-from dic_tf.training.trainer import DICTrainer
+from dic_tf.training.losses import PIXEL_LOSS_MODES, dic_losses, landmark_losses
+from dic_tf.training.optimizer import GroupedAdam
+from dic_tf.training.schedule import MultiStepSchedule
 from dic_tf.training.validation import validate, validate_landmarks
 
-DISCRIMINATOR_FILE = "discriminator.weights.h5"
+# The authors' train_DIC_CelebA.json.
+PAPER_MILESTONES = (10_000, 20_000, 40_000, 80_000)
 
 
-class DICTask:
-    """DIC trained with its iterative losses; best checkpoint by validation PSNR."""
+def training_loss(loss):
+    """The loss a train step differentiates: this replica's share, poisoned when non-finite.
 
-    mode = "dic"
-    model_name = "DIC"
-    batch_keys = ("lr", "hr", "heatmaps")
-    best_metric, higher_is_better = "psnr", True
-    progress_keys = ("loss", "pixel", "heatmap")
+    A non-finite loss can have finite gradients (JAX differentiates |x| at NaN
+    to +-1); multiplying by a stop-gradient NaN makes every gradient
+    non-finite, so that `GroupedAdam` skips the step. On TensorFlow the loss is
+    divided by the strategy's replicas, whose gradients are summed.
+    """
+    guard = ops.stop_gradient(ops.where(ops.isfinite(loss), 1.0, float("nan")))
+    loss = loss * ops.cast(guard, loss.dtype)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
 
-    def __init__(self, model_config, train_config, run):
-        self.model_config = model_config
-        self.train_config = train_config
-        self.run = run
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            return loss / replicas
+    return loss
 
-    def build(self, strategy):
-        """Builds `self.model` and `self.trainer`; call inside `strategy.scope()`."""
-        self.model = build_dic(self.model_config)
-        self.trainer = DICTrainer(self.model, self.train_config, strategy, self.run.jit_compile)
 
-    def initialise(self):
-        """Loads the weights a fresh run starts from; returns descriptions."""
-        if self.run.hg_init:
-            return [init.load_hourglass_init(self.model.hourglass, self.run.hg_init)]
-        return []
+def paper_optimizer(learning_rate=1e-4, lr_milestones=PAPER_MILESTONES, lr_gamma=0.5,
+                    start_steps=None, group_learning_rates=None):
+    """`GroupedAdam` with the MultiStepLR schedule (PyTorch's Adam defaults)."""
+    schedule = MultiStepSchedule(learning_rate, lr_milestones, lr_gamma)
+    return GroupedAdam(schedule, start_steps=start_steps, group_learning_rates=group_learning_rates)
+
+
+class _Task(keras.Model):
+    """Trackers of the weighted loss terms, a network to checkpoint, validation."""
+
+    model_name = None
+    best_metric, higher_is_better = None, True
+
+    def __init__(self, network, term_names, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.term_trackers = [keras.metrics.Mean(name=name) for name in term_names]
+
+    def track_terms(self, terms):
+        for tracker in self.term_trackers:
+            tracker.update_state(terms[tracker.name])
 
     def extra_models(self):
-        """{file name: network} saved in checkpoints besides `self.model`."""
+        """{file name: network} saved in checkpoints besides `network`."""
         return {}
 
-    def validate(self, predict, batches):
-        return validate(predict, batches, scale=self.model_config.scale,
-                        ssim_variant=self.run.ssim_variant)
+
+class DICTask(_Task):
+    """DIC trained with its iterative losses; best checkpoint by validation PSNR.
+
+    Args:
+        dic: a built `DIC` (e.g. `build_dic(config)`), kept as `task.network`.
+        pixel_weight: weight of each step's L1 image loss.
+        heatmap_weight: weight of each step's heatmap MSE.
+        pixel_loss_mode: 'every_step' (the paper) or 'final_only'.
+
+    Call: `task(batch)` with a dict holding `lr` [B, h, w, 3] (or the LR
+    tensor itself) returns DIC's output dict.
+    """
+
+    model_name = "DIC"
+    best_metric, higher_is_better = "psnr", True
+    batch_keys = ("lr", "hr", "heatmaps")
+
+    def __init__(self, dic, pixel_weight=1.0, heatmap_weight=0.1, pixel_loss_mode="every_step",
+                 **kwargs):
+        if pixel_loss_mode not in PIXEL_LOSS_MODES:
+            raise ValueError(f"pixel_loss_mode={pixel_loss_mode!r}; expected one of {PIXEL_LOSS_MODES}.")
+        steps = range(dic.config.num_steps)
+        names = ["pixel", "heatmap"] + [f"pixel_{t}" for t in steps] + [f"heatmap_{t}" for t in steps]
+        super().__init__(dic, names, **kwargs)
+        self.pixel_weight, self.heatmap_weight = pixel_weight, heatmap_weight
+        self.pixel_loss_mode = pixel_loss_mode
+
+    def call(self, inputs):
+        return self.network(inputs["lr"] if isinstance(inputs, dict) else inputs)
+
+    def compile(self, optimizer=None, *, learning_rate=1e-4, lr_milestones=PAPER_MILESTONES,
+                lr_gamma=0.5, release_hourglass_step=2000, **kwargs):
+        """`keras.Model.compile` whose default optimizer is the paper's recipe.
+
+        Args:
+            optimizer: None for `paper_optimizer(...)` of the arguments below.
+            learning_rate, lr_milestones, lr_gamma: the MultiStepLR schedule.
+            release_hourglass_step: first step that updates the hourglass.
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`).
+        """
+        if optimizer is None:
+            optimizer = paper_optimizer(learning_rate, lr_milestones, lr_gamma,
+                                        {"hourglass": release_hourglass_step})
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total, terms = dic_losses(y_pred, x["hr"], x["heatmaps"], self.pixel_weight,
+                                  self.heatmap_weight, self.pixel_loss_mode)
+        self.track_terms(terms)
+        return training_loss(total)
+
+    def validate(self, predict, batches, ssim_variant="official"):
+        return validate(predict, batches, scale=self.network.config.scale,
+                        ssim_variant=ssim_variant)
+
+    def get_config(self):
+        return {"dic": keras.saving.serialize_keras_object(self.network),
+                "pixel_weight": self.pixel_weight, "heatmap_weight": self.heatmap_weight,
+                "pixel_loss_mode": self.pixel_loss_mode, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config, dic=keras.saving.deserialize_keras_object(config["dic"]))
+        return cls(**config)
 
 
-class DICGANTask(DICTask):
-    """DICGAN: DIC's generator (frozen hourglass) against a LightCNN-9 discriminator."""
+class LandmarkTask(_Task):
+    """A landmark network alone on HR faces; best checkpoint by validation NME.
 
-    mode = "dicgan"
-    progress_keys = ("loss", "d_loss", "D/real", "D/fake")
+    Args:
+        network: a built `FeedbackHourglassModel` (its unrolled steps are
+            supervised) or `StackedHourglassModel` (every stack supervised,
+            BatchNorm in training mode).
+        num_outputs: steps (or stacks) of the network.
+    """
 
-    def build(self, strategy):
-        self.model = build_dic(self.model_config)
-        self.discriminator = build_lightcnn("discriminator")
-        self.features = build_lightcnn("features")
-        self.feature_source = init.load_feature_extractor(
-            self.features, self.run.feature_extractor
-        )
-        self.trainer = DICGANTrainer(
-            self.model, self.discriminator, self.features, self.train_config, strategy,
-            self.run.jit_compile,
-        )
-
-    def initialise(self):
-        if not self.run.init_checkpoint:
-            raise ValueError(
-                "--mode=dicgan starts from a DIC model: give --init_checkpoint (a DIC "
-                "train directory or checkpoint, or the official DIC_CelebA.pth)."
-            )
-        return [init.load_generator_init(self.model, self.run.init_checkpoint),
-                self.feature_source]
-
-    def extra_models(self):
-        return {DISCRIMINATOR_FILE: self.discriminator}
-
-
-class HourglassPretrainTask(DICTask):
-    """DIC's feedback hourglass alone on HR faces; best checkpoint by validation NME."""
-
-    mode = "hg_pretrain"
-    model_name = "FeedbackHourglass"
-    batch_keys = ("hr", "heatmaps")
     best_metric, higher_is_better = "nme", False
-    progress_keys = ("loss",)
+    batch_keys = ("hr", "heatmaps")
 
-    def build(self, strategy):
-        self.model = build_feedback_hourglass(self.model_config)
-        self.trainer = LandmarkTrainer(
-            self.model, self.train_config, strategy, self.run.jit_compile
-        )
+    def __init__(self, network, num_outputs, **kwargs):
+        from dic_tf.models import StackedHourglassModel
 
-    def initialise(self):
-        return []
+        super().__init__(network, [f"heatmap_{t}" for t in range(num_outputs)], **kwargs)
+        self.stacked = isinstance(network, StackedHourglassModel)
+        self.model_name = "StackedHourglass" if self.stacked else "FeedbackHourglass"
+        self.num_outputs = num_outputs
 
-    def validate(self, predict, batches):
+    def call(self, inputs, training=None):
+        images = inputs["hr"] if isinstance(inputs, dict) else inputs
+        if self.stacked:
+            return self.network(images, training=training, all_stacks=True)
+        return self.network(images)
+
+    def compile(self, optimizer=None, *, learning_rate=1e-4, lr_milestones=(), lr_gamma=0.5,
+                **kwargs):
+        """`keras.Model.compile`; the default optimizer is Adam (PyTorch's) with MultiStepLR."""
+        if optimizer is None:
+            optimizer = paper_optimizer(learning_rate, lr_milestones, lr_gamma)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total, terms = landmark_losses(y_pred, x["heatmaps"])
+        self.track_terms(terms)
+        return training_loss(total)
+
+    def validate(self, predict, batches, ssim_variant="official"):
+        del ssim_variant
+        if self.stacked:
+            return validate_landmarks(lambda images: [predict(images)], batches)
         return validate_landmarks(predict, batches)
-
-
-class LandmarkEvaluatorTask(HourglassPretrainTask):
-    """The stacked-hourglass landmark evaluator, every stack supervised, BatchNorm training."""
-
-    mode = "hg_eval"
-    model_name = "StackedHourglass"
-
-    def build(self, strategy):
-        c = self.model_config
-        self.model = build_stacked_hourglass(c.num_features, c.num_stacks, c.num_keypoints)
-        self.trainer = LandmarkTrainer(
-            self.model, self.train_config, strategy, self.run.jit_compile,
-            forward=lambda images: self.model(images, training=True, all_stacks=True),
-        )
-
-    def validate(self, predict, batches):
-        return validate_landmarks(lambda images: [predict(images)], batches)
-
-
-TASKS = {task.mode: task for task in (DICTask, DICGANTask, HourglassPretrainTask,
-                                      LandmarkEvaluatorTask)}
-
-
-def make_task(mode, model_config, train_config, run):
-    """The task of `--mode`; model_config/train_config types depend on the mode."""
-    if mode not in TASKS:
-        raise ValueError(f"Unknown --mode={mode!r}; expected one of {sorted(TASKS)}.")
-    return TASKS[mode](model_config, train_config, run)
-
-
-def restore_extra_models(task, checkpoint_path):
-    """Loads the extra networks of a task from a checkpoint, naming a missing file."""
-    for name, model in task.extra_models().items():
-        path = os.path.join(checkpoint_path, name)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"{checkpoint_path} has no {name}; it is not a --mode={task.mode} checkpoint."
-            )
-        model.load_weights(path)
-
-
-def is_better(task, value, best):
-    """Whether a validation value beats the best so far (None/NaN never does)."""
-    if value is None or not np.isfinite(value):
-        return False
-    if best is None:
-        return True
-    return value > best if task.higher_is_better else value < best

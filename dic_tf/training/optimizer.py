@@ -1,0 +1,212 @@
+"""One optimizer for every parameter group of a DIC stage, behind a non-finite guard.
+
+`GroupedAdam` holds one Adam per parameter group (the variables whose path has
+a given layer name, e.g. `hourglass`), each with its own start step and
+learning rate, and a default group for every other variable. Keras' `fit()`
+carries only `model.optimizer`'s variables (on JAX they travel through the
+jitted step), so the groups live in one optimizer:
+
+* a group with start step `s` is updated from global step `s` on (0-based);
+  before that its variables and its Adam are untouched, and its Adam's moments
+  and bias-correction count start at `s` (PyTorch's per-parameter state);
+* a step whose gradients are not all finite (on any replica) updates nothing;
+  `nonfinite_steps` counts consecutive such steps (0 after a good step) and
+  `skipped_steps` all of them;
+* `iterations` counts every step the optimizer sees; the learning rates are
+  their schedules at `iterations`.
+
+Wrapped in `keras.optimizers.LossScaleOptimizer` (float16), steps whose scaled
+gradients overflow never reach `GroupedAdam`: they are loss-scaling steps, not
+divergence, and count in neither counter.
+"""
+
+import keras
+from keras import ops
+
+# PyTorch's Adam defaults (the authors' optimiser); Keras' epsilon is 1e-7.
+ADAM_EPSILON = 1e-8
+DEFAULT_GROUP = "default"
+
+
+def _group_of(variable, names):
+    parts = variable.path.split("/")
+    return next((name for name in names if name in parts), DEFAULT_GROUP)
+
+
+@keras.saving.register_keras_serializable("dic_tf")
+class GroupedAdam(keras.optimizers.Optimizer):
+    """Adam per parameter group, each from its own step, applied only when all is finite.
+
+    Args:
+        learning_rate: float or `LearningRateSchedule` of the global step, the
+            default group's rate (and every group's without its own).
+        start_steps: {layer name: first step that updates that group}; a
+            variable belongs to the first named layer in its path.
+        group_learning_rates: {layer name: float or schedule} for groups with
+            their own rate (DICGAN's discriminator).
+        beta_1, beta_2, epsilon: Adam's; defaults are PyTorch's.
+
+    Example:
+        >>> optimizer = GroupedAdam(1e-4, start_steps={"hourglass": 2000})
+        >>> model.compile(optimizer=optimizer)      # model: a DIC task
+    """
+
+    def __init__(self, learning_rate=1e-4, start_steps=None, group_learning_rates=None,
+                 beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON, name="grouped_adam", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.start_steps = dict(start_steps or {})
+        self.group_learning_rates = {
+            k: keras.optimizers.schedules.deserialize(v) if isinstance(v, dict) else v
+            for k, v in (group_learning_rates or {}).items()
+        }
+        unknown = set(self.group_learning_rates) - set(self.start_steps)
+        if unknown:
+            raise ValueError(f"group_learning_rates names groups without a start step: {unknown}")
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    @keras.src.utils.tracking.no_automatic_dependency_tracking
+    def build(self, var_list):
+        super().build(var_list)
+        self.nonfinite_steps = self.add_variable(
+            (), initializer="zeros", dtype="int32", aggregation="only_first_replica",
+            name="nonfinite_steps",
+        )
+        self.skipped_steps = self.add_variable(
+            (), initializer="zeros", dtype="int32", aggregation="only_first_replica",
+            name="skipped_steps",
+        )
+        names = list(self.start_steps)
+        self.groups = []
+        for group in [DEFAULT_GROUP] + names:
+            indices = [i for i, v in enumerate(var_list) if _group_of(v, names) == group]
+            if not indices:
+                continue
+            adam = keras.optimizers.Adam(
+                0.0, self.beta_1, self.beta_2, self.epsilon, name=f"{group}_adam"
+            )
+            adam.build([var_list[i] for i in indices])
+            self.groups.append((group, indices, adam))
+
+    @property
+    def variables(self):
+        inner = [v for _, _, adam in getattr(self, "groups", []) for v in adam.variables]
+        return self._variables + inner
+
+    def group_learning_rate(self, group, step):
+        """The learning rate of `group` at global step `step`."""
+        rate = self.group_learning_rates.get(group, self._learning_rate)
+        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+            return ops.cast(rate(step), "float32")
+        return ops.cast(rate, "float32")
+
+    def _start(self, group):
+        return self.start_steps.get(group, 0)
+
+    def _local_finite(self, grads):
+        return ops.all(ops.stack([ops.all(ops.isfinite(g)) for g in grads if g is not None]))
+
+    # Stateless (JAX): compute every update, keep the ones that apply.
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        optimizer_variables = [ops.convert_to_tensor(v) for v in optimizer_variables]
+        trainable_variables = [ops.convert_to_tensor(v) for v in trainable_variables]
+        own = {v.name: i for i, v in enumerate(self._variables)}
+        step = optimizer_variables[own["iteration"]]
+        finite = self._local_finite(grads)
+        new_trainable = list(trainable_variables)
+        new_optimizer = list(optimizer_variables)
+        offset = len(self._variables)
+        for group, indices, adam in self.groups:
+            count = len(adam.variables)
+            adam_values = list(optimizer_variables[offset:offset + count])
+            lr_index = next(i for i, v in enumerate(adam.variables) if v.name == "learning_rate")
+            adam_values[lr_index] = self.group_learning_rate(group, step)
+            values, adam_values = adam.stateless_apply(
+                adam_values, [grads[i] for i in indices], [trainable_variables[i] for i in indices]
+            )
+            applies = ops.logical_and(finite, ops.greater_equal(step, self._start(group)))
+            for i, value in zip(indices, values):
+                new_trainable[i] = ops.where(applies, value, trainable_variables[i])
+            for j, value in enumerate(adam_values):
+                new_optimizer[offset + j] = ops.where(
+                    applies, value, optimizer_variables[offset + j]
+                )
+            offset += count
+        bad = ops.cast(ops.logical_not(finite), "int32")
+        n = optimizer_variables[own["nonfinite_steps"]]
+        new_optimizer[own["nonfinite_steps"]] = (n + 1) * bad
+        new_optimizer[own["skipped_steps"]] = optimizer_variables[own["skipped_steps"]] + bad
+        new_optimizer[own["iteration"]] = step + 1
+        return new_trainable, new_optimizer
+
+    # Stateful (TensorFlow): the same through conds, under any tf.distribute strategy.
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            self.build(list(trainable_variables))
+        grads = list(grads)
+        if keras.backend.backend() != "tensorflow":
+            self._apply_updates(self._local_finite(grads), grads, ops.cond, lambda f, *a: f(*a))
+            return
+        import tensorflow as tf
+
+        finite = self._local_finite(grads)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            bad = context.all_reduce("sum", 1.0 - ops.cast(finite, "float32"))
+            finite = bad < 0.5
+        if tf.__internal__.distribute.strategy_supports_no_merge_call():
+            self._apply_updates(finite, grads, tf.cond, lambda f, *a: f(*a))
+            return
+
+        # A cond whose branch calls merge_call (Adam's update) must run in the
+        # cross-replica context (as LossScaleOptimizer does).
+        def cross_replica(distribution, grads, finite):
+            finite = distribution.experimental_local_results(finite)[0]
+            self._apply_updates(
+                finite, grads, tf.cond,
+                lambda f, *a: distribution.extended.call_for_each_replica(f, args=a),
+            )
+
+        context.merge_call(cross_replica, args=(grads, finite))
+
+    def _apply_updates(self, finite, grads, cond, on_replicas):
+        step = ops.convert_to_tensor(self._iterations)
+
+        def good():
+            for group, indices, adam in self.groups:
+                adam.learning_rate.assign(self.group_learning_rate(group, step))
+
+                def update(g, v, adam=adam):
+                    adam.apply(g, v)
+
+                args = ([grads[i] for i in indices], [self._trainable_variables[i] for i in indices])
+                if self._start(group) <= 0:
+                    on_replicas(update, *args)
+                else:
+                    cond(step >= self._start(group), lambda a=args, u=update: on_replicas(u, *a),
+                         lambda: None)
+            self.nonfinite_steps.assign(0)
+
+        def bad():
+            self.nonfinite_steps.assign_add(1)
+            self.skipped_steps.assign_add(1)
+
+        cond(finite, good, bad)
+        self._iterations.assign_add(1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            start_steps=self.start_steps,
+            group_learning_rates={
+                k: keras.optimizers.schedules.serialize(v)
+                if isinstance(v, keras.optimizers.schedules.LearningRateSchedule) else v
+                for k, v in self.group_learning_rates.items()
+            },
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+        )
+        return config
+
+
+def guarded_optimizer(optimizer):
+    """The `GroupedAdam` of `model.optimizer` (inside a `LossScaleOptimizer` for float16)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
