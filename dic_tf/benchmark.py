@@ -6,8 +6,8 @@
 
 Inference is the whole forward pass (every step's SR image and heatmaps) on
 random LR faces [B, 16, 16, 3]. A training step is the loss over all steps,
-the gradients and the Adam updates of both optimizers (hourglass released):
-on TensorFlow `trainer.DICTrainer.step`, on JAX `jax_trainer.JaxDICTrainer.step`.
+the gradients and the Adam updates of both parameter groups (hourglass
+released): `DICTask.train_on_batch`, the `fit()` step, on either backend.
 The first call of each shape compiles and is timed apart; the table reports
 the median and minimum of `--repeats` further calls. The JAX path is always
 `jax.jit`-compiled (`--jit` only selects XLA on TensorFlow) and never imports
@@ -106,12 +106,8 @@ class TensorFlowRunner:
         lr = self.tf.constant(lr)
         return lambda: [t.numpy() for t in self.tf.nest.flatten(forward(lr))]
 
-    def train_step(self, model, train_config, batch):
-        from dic_tf.training.trainer import DICTrainer
-
-        trainer = DICTrainer(model, train_config, jit_compile=self.jit)
-        batch = {k: self.tf.constant(v) for k, v in batch.items()}
-        return lambda: trainer.step(batch, train_config.release_hourglass_step)
+    def train_step(self, model, batch):
+        return fit_step(model, {k: self.tf.constant(v) for k, v in batch.items()}, self.jit)
 
 
 class JaxRunner:
@@ -140,12 +136,17 @@ class JaxRunner:
         lr = jax.device_put(lr)
         return lambda: jax.block_until_ready(forward(trainable, non_trainable, lr))
 
-    def train_step(self, model, train_config, batch):
-        from dic_tf.training.jax_trainer import JaxDICTrainer
+    def train_step(self, model, batch):
+        return fit_step(model, {k: self.jax.device_put(v) for k, v in batch.items()}, True)
 
-        trainer = JaxDICTrainer(model, train_config)
-        batch = {k: self.jax.device_put(v) for k, v in batch.items()}
-        return lambda: trainer.step(batch, train_config.release_hourglass_step)
+
+def fit_step(model, batch, jit):
+    """One `fit()` train step of the paper's recipe (hourglass released) as a closure."""
+    from dic_tf.training.tasks import DICTask
+
+    task = DICTask(model)
+    task.compile(release_hourglass_step=0, jit_compile=jit)
+    return lambda: task.train_on_batch(batch)
 
 
 def random_batch(config, batch_size, rng):
@@ -170,7 +171,6 @@ def run(args):
     from dic_tf.config import DICConfig
     from dic_tf.layers import DeconvBlock
     from dic_tf.models import build_dic
-    from dic_tf.training.common import TrainConfig
 
     if keras.backend.backend() != args.backend:
         raise SystemExit(
@@ -212,10 +212,9 @@ def run(args):
     for batch_size in args.batch_sizes:
         lr = rng.normal(0, 0.2, (batch_size, LR_SIZE, LR_SIZE, 3)).astype("float32")
         measure("inference", batch_size, runner.inference(model, lr))
-    train_config = TrainConfig(release_hourglass_step=0)
     for batch_size in args.train_batch_sizes:
         batch = random_batch(config, batch_size, rng)
-        measure("train_step", batch_size, runner.train_step(build(), train_config, batch))
+        measure("train_step", batch_size, runner.train_step(build(), batch))
     return {
         "backend": args.backend,
         "device": runner.device,

@@ -180,3 +180,24 @@ def test_pydataset_works_without_tensorflow(prepared):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "('heatmaps', (2, 32, 32, 68))" in result.stdout and "('lr', (2, 16, 16, 3))" in result.stdout
+
+
+def test_records_written_without_tensorflow_read_in_tensorflow(tmp_path):
+    """`records.RecordWriter` + `encode_example` (no TensorFlow): TF verifies the checksums and parses."""
+    from dic_tf.data import tfrecords
+
+    hr = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    landmarks = np.arange(136, dtype=np.float32).reshape(68, 2)
+    path = str(tmp_path / "python.tfrecord")
+    with records.RecordWriter(path) as writer:
+        for name in ("a", "bé"):
+            writer.write(tfrecords.encode_record(hr, landmarks, name))
+    spec = {records.HR_KEY: tf.io.FixedLenFeature([], tf.string),
+            records.LANDMARKS_KEY: tf.io.FixedLenFeature([136], tf.float32),
+            records.NAME_KEY: tf.io.FixedLenFeature([], tf.string)}
+    options = tf.data.Options()
+    parsed = [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(path).with_options(options)]
+    assert [p[records.NAME_KEY].numpy().decode() for p in parsed] == ["a", "bé"]
+    np.testing.assert_array_equal(tf.io.decode_png(parsed[1][records.HR_KEY]).numpy(), hr)
+    np.testing.assert_array_equal(parsed[0][records.LANDMARKS_KEY].numpy(), landmarks.ravel())
+    assert records.decode_record(records.RecordIndex([path]).read(1), 68)[2] == "bé"

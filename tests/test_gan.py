@@ -15,12 +15,12 @@ from keras import ops
 from dic_tf import checkpoint
 from dic_tf.models import build_dic, build_lightcnn
 from dic_tf.training.demo import prepare_demo_data
-from dic_tf.training.gan import DICGANTrainer, GANTrainConfig
+from dic_tf.training.gan import DICGANTask
 from dic_tf.training.init import load_feature_extractor
-from dic_tf.training.loop import RunConfig, TrainingRun
-from dic_tf.training.trainer import split_variables
+from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 from tests import reference
-from tests.test_training import MICRO, _batch
+from tests.fit_data import MICRO
+from tests.test_training import _batch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -48,26 +48,33 @@ def gan(lightcnn_file):
     discriminator = build_lightcnn("discriminator")
     features = build_lightcnn("features")
     load_feature_extractor(features, lightcnn_file)
-    return DICGANTrainer(generator, discriminator, features, GANTrainConfig())
+    task = DICGANTask(generator, discriminator, features)
+    task.compile()
+    return task
+
+
+def _step(gan, batch):
+    return {k: float(v) for k, v in gan.train_on_batch(batch, return_dict=True).items()}
 
 
 def test_one_step_updates_generator_and_discriminator_but_not_the_hourglass(gan):
-    sr_vars, hg_vars = split_variables(gan.model)
+    hg_vars = gan.network.hourglass.weights
     watched = {
-        "sr": sr_vars, "hourglass": hg_vars,
+        "sr": gan.network.trainable_variables, "hourglass": hg_vars,
         "discriminator": gan.discriminator.trainable_variables,
         "features": gan.features.weights,
     }
+    assert not {id(v) for v in hg_vars} & {id(v) for v in gan.network.trainable_variables}
     before = {k: _values(v) for k, v in watched.items()}
-    logs = gan.step(_batch(), 0)
-    assert logs["skipped"] == 0.0
-    for name in ("loss", "pixel", "heatmap", "feature", "gan", "d_loss", "D/real", "D/fake"):
+    logs = _step(gan, _batch())
+    assert int(gan.optimizer.skipped_steps) == 0
+    for name in ("loss", "pixel", "heatmap", "feature", "gan", "d_loss", "d_real", "d_fake"):
         assert np.isfinite(logs[name]), name
     assert logs["gan"] == pytest.approx(0.005 * np.log(2.0), rel=0.05)
     changed = {k: any(not np.array_equal(a, b) for a, b in zip(before[k], _values(v)))
                for k, v in watched.items()}
     assert changed == {"sr": True, "hourglass": False, "discriminator": True, "features": False}
-    assert int(gan.g_optimizer.iterations) == int(gan.d_optimizer.iterations) == 1
+    assert [int(adam.iterations) for _, _, adam in gan.optimizer.groups] == [1, 1]
 
 
 def test_discriminator_loss_falls_on_an_easy_split(gan):
@@ -78,22 +85,24 @@ def test_discriminator_loss_falls_on_an_easy_split(gan):
         "heatmaps": np.zeros((2, 32, 32, 68), np.float32),
     }
     losses = []
-    for step in range(6):
-        logs = gan.step(easy, step)
+    for _ in range(6):
+        logs = _step(gan, easy)
         losses.append(logs["d_loss"])
     assert losses[-1] < losses[0] - 0.01, losses
-    assert logs["D/real"] > logs["D/fake"]
+    assert logs["d_real"] > logs["d_fake"]
 
 
 def test_non_finite_step_updates_neither_network(gan):
     bad = _batch()
     bad["hr"][0, 0, 0, 0] = np.nan
-    before = _values(gan.model.weights + gan.discriminator.weights)
-    iterations = int(gan.d_optimizer.iterations)
-    assert gan.step(bad, 0)["skipped"] == 1.0
-    after = _values(gan.model.weights + gan.discriminator.weights)
+    before = _values(gan.network.weights + gan.discriminator.weights)
+    iterations = [int(adam.iterations) for _, _, adam in gan.optimizer.groups]
+    skipped = int(gan.optimizer.skipped_steps)
+    _step(gan, bad)
+    assert int(gan.optimizer.skipped_steps) == skipped + 1
+    after = _values(gan.network.weights + gan.discriminator.weights)
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
-    assert int(gan.d_optimizer.iterations) == iterations
+    assert [int(adam.iterations) for _, _, adam in gan.optimizer.groups] == iterations
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +126,8 @@ def _gan_run(train_dir, data, steps, lightcnn_file, init=None):
         val_every=100, checkpoint_every=2, log_every=1, progress=False,
         init_checkpoint=init, feature_extractor=lightcnn_file,
     )
-    return TrainingRun(MICRO, GANTrainConfig(), run, mode="dicgan")
+    return TrainingRun(MICRO, TrainConfig(lr_milestones=(10_000, 20_000, 40_000)), run,
+                       mode="dicgan")
 
 
 def test_feature_extractor_is_required(tmp_path, demo_data, dic_run):
@@ -142,15 +152,14 @@ def test_resume_equals_uninterrupted(tmp_path, demo_data, lightcnn_file, dic_run
     resumed = _gan_run(tmp_path / "resumed", demo_data, 4, lightcnn_file)
     assert resumed.step == 2
     resumed.train()
-    for name in ("model", "discriminator"):
+    for name in ("network", "discriminator"):
         for a, b in zip(_values(getattr(straight.task, name).weights),
                         _values(getattr(resumed.task, name).weights)):
             np.testing.assert_array_equal(a, b)
-    for opt in ("g_optimizer", "d_optimizer"):
-        assert int(getattr(resumed.trainer, opt).iterations) == 4
-        for a, b in zip(_values(getattr(straight.trainer, opt).variables),
-                        _values(getattr(resumed.trainer, opt).variables)):
-            np.testing.assert_array_equal(a, b)
+    assert [int(adam.iterations) for _, _, adam in resumed.task.optimizer.groups] == [4, 4]
+    for a, b in zip(_values(straight.task.optimizer.variables),
+                    _values(resumed.task.optimizer.variables)):
+        np.testing.assert_array_equal(a, b)
     generator, config = checkpoint.load_model(str(tmp_path / "resumed"))
     assert config == MICRO
     events = os.listdir(tmp_path / "resumed" / "logs" / "train")
@@ -165,9 +174,10 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 from dic_tf.models import build_dic, build_lightcnn
-from dic_tf.training.gan import DICGANTrainer, GANTrainConfig
+from dic_tf.training.gan import DICGANTask
 from dic_tf.training.init import load_feature_extractor
-from tests.test_training import MICRO, _batch
+from tests.fit_data import MICRO
+from tests.test_training import _batch
 batch = _batch(size=4)
 result = {}
 for name in ("single", "mirrored"):
@@ -175,21 +185,16 @@ for name in ("single", "mirrored"):
                 else tf.distribute.get_strategy())
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        generator = build_dic(MICRO)
-        discriminator = build_lightcnn("discriminator")
         features = build_lightcnn("features")
         load_feature_extractor(features, sys.argv[1])
-        trainer = DICGANTrainer(generator, discriminator, features, GANTrainConfig(), strategy)
-    data = tf.data.Dataset.from_tensors(batch)
-    if name == "mirrored":
-        data = strategy.experimental_distribute_dataset(data)
-    logs = trainer.step(next(iter(data)), 0)
+        task = DICGANTask(build_dic(MICRO), build_lightcnn("discriminator"), features)
+        task.compile()
+    history = task.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0)
+    adams = [adam for _, _, adam in task.optimizer.groups]
     result[name] = {
-        "logs": logs,
-        "g_m": np.concatenate([keras.ops.convert_to_numpy(m).ravel()
-                               for m in trainer.g_optimizer._momentums]),
-        "d_m": np.concatenate([keras.ops.convert_to_numpy(m).ravel()
-                               for m in trainer.d_optimizer._momentums]),
+        "logs": {k: v[0] for k, v in history.history.items()},
+        "g_m": np.concatenate([keras.ops.convert_to_numpy(m).ravel() for m in adams[0]._momentums]),
+        "d_m": np.concatenate([keras.ops.convert_to_numpy(m).ravel() for m in adams[1]._momentums]),
     }
 s, m = result["single"], result["mirrored"]
 print(json.dumps({
@@ -208,7 +213,7 @@ def test_mirrored_step_equals_single_device_step(lightcnn_file, record_error):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     single, mirrored = report["logs"]
-    for key in ("loss", "d_loss", "feature", "gan", "D/real", "D/fake"):
+    for key in ("loss", "d_loss", "feature", "gan", "d_real", "d_fake"):
         assert mirrored[key] == pytest.approx(single[key], rel=1e-5), key
     # Adam's first moment after one step is 0.1 x the global-batch gradient.
     for net in ("g", "d"):

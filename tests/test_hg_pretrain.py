@@ -7,10 +7,9 @@ from keras import ops
 from dic_tf import checkpoint, evaluation
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
-from dic_tf.training.landmark import LandmarkTrainConfig, LandmarkTrainer
-from dic_tf.training.loop import RunConfig, TrainingRun
-from dic_tf.training.trainer import TrainConfig
-from tests.test_training import MICRO
+from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
+from dic_tf.training.tasks import LandmarkTask
+from tests.fit_data import MICRO
 
 HOURGLASS = FeedbackHourglassConfig(num_features=16, num_keypoints=68, num_steps=2)
 
@@ -30,7 +29,8 @@ def _run(train_dir, data, steps, mode, model_config, learning_rate=1e-3, **kwarg
         num_train_steps=steps, val_every=steps, checkpoint_every=steps, log_every=10,
         progress=False, **kwargs,
     )
-    return TrainingRun(model_config, LandmarkTrainConfig(learning_rate), run, mode=mode)
+    return TrainingRun(model_config, TrainConfig(learning_rate=learning_rate, lr_milestones=()),
+                       run, mode=mode)
 
 
 def test_pretraining_lowers_the_heatmap_loss_and_the_nme(tmp_path, demo_data):
@@ -47,7 +47,7 @@ def test_pretraining_lowers_the_heatmap_loss_and_the_nme(tmp_path, demo_data):
 def test_hg_init_loads_a_pretraining_checkpoint_into_dic(tmp_path, demo_data):
     pretrain = _run(tmp_path / "hg", demo_data, 1, "hg_pretrain",
                     FeedbackHourglassConfig(MICRO.hg_num_features, 68, 3))
-    pretrain._save()
+    pretrain.save()
     run = RunConfig(train_dir=str(tmp_path / "dic"), train_data=demo_data[0], batch_size=2,
                     progress=False, hg_init=str(tmp_path / "hg"))
     dic = TrainingRun(MICRO, TrainConfig(), run)
@@ -64,12 +64,13 @@ def test_non_finite_heatmaps_skip_the_update():
     from dic_tf.models import build_feedback_hourglass
 
     model = build_feedback_hourglass(FeedbackHourglassConfig(8, 68, 2))
-    trainer = LandmarkTrainer(model, LandmarkTrainConfig())
+    task = LandmarkTask(model, 2)
+    task.compile()
     heatmaps = np.zeros((2, 32, 32, 68), np.float32)
     heatmaps[0, 0, 0, 0] = np.inf
     before = _values(model.weights)
-    logs = trainer.step({"hr": np.zeros((2, 128, 128, 3), np.float32), "heatmaps": heatmaps}, 0)
-    assert logs["skipped"] == 1.0
+    task.train_on_batch({"hr": np.zeros((2, 128, 128, 3), np.float32), "heatmaps": heatmaps})
+    assert int(task.optimizer.skipped_steps) == 1
     assert all(np.array_equal(a, b) for a, b in zip(before, _values(model.weights)))
 
 

@@ -16,7 +16,6 @@ import tensorflow as tf
 from keras import ops
 
 from dic_tf import checkpoint
-from dic_tf.config import DICConfig
 from dic_tf.models import build_dic
 from dic_tf.training.callbacks import DivergenceError
 from dic_tf.training.demo import prepare_demo_data
@@ -25,11 +24,9 @@ from dic_tf.training.optimizer import GroupedAdam, guarded_optimizer
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 from dic_tf.training.schedule import MultiStepSchedule, multistep_learning_rate
 from dic_tf.training.tasks import DICTask, paper_optimizer
+from tests.fit_data import MICRO, MICRO_FLAGS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MICRO = DICConfig(num_features=4, num_steps=2, num_groups=1, hg_num_features=8, num_fusion_blocks=1)
-MICRO_FLAGS = ["--num_features=4", "--num_steps=2", "--num_groups=1", "--hg_num_features=8",
-               "--num_fusion_blocks=1"]
 
 
 def _batch(seed=0, size=2):
@@ -392,3 +389,34 @@ def test_train_py_reports_bad_paths(tmp_path):
     )
     assert result.returncode == 1
     assert "train.py: error: --train_data=/no/such/data does not exist" in result.stderr
+
+
+class _Resolver:
+    def __init__(self, task_type, task_id, cluster):
+        self.task_type, self.task_id, self._cluster = task_type, task_id, cluster
+
+    def cluster_spec(self):
+        return tf.train.ClusterSpec(self._cluster)
+
+
+class _Strategy:
+    def __init__(self, resolver):
+        self.cluster_resolver = resolver
+
+
+def test_only_the_chief_writes(tmp_path, demo_data, monkeypatch):
+    from dic_tf.training import run as run_lib
+
+    workers = {"worker": ["a:1", "b:2"]}
+    with_chief = dict(workers, chief=["c:3"])
+    assert run_lib.is_chief(None) and run_lib.is_chief(tf.distribute.get_strategy())
+    assert run_lib.is_chief(_Strategy(_Resolver("worker", 0, workers)))
+    assert not run_lib.is_chief(_Strategy(_Resolver("worker", 1, workers)))
+    assert not run_lib.is_chief(_Strategy(_Resolver("worker", 0, with_chief)))
+    assert run_lib.is_chief(_Strategy(_Resolver("chief", 0, with_chief)))
+
+    monkeypatch.setattr(run_lib, "is_chief", lambda strategy: False)
+    worker = _run(tmp_path / "worker", demo_data, 2)
+    worker.train()
+    assert worker.step == 2
+    assert sorted(os.listdir(tmp_path / "worker")) == []

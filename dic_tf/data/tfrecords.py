@@ -13,7 +13,6 @@ import json
 import os
 
 import numpy as np
-import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
@@ -83,14 +82,20 @@ def encode_record(hr, landmarks, name):
     """Serializes one prepared face as a `tf.train.Example` (layout in `dic_tf.data.records`)."""
     buffer = io.BytesIO()
     Image.fromarray(hr).save(buffer, format="PNG")
-    feature = {
-        records.HR_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[buffer.getvalue()])),
-        records.LANDMARKS_KEY: tf.train.Feature(
-            float_list=tf.train.FloatList(value=np.asarray(landmarks, dtype=np.float32).ravel())
-        ),
-        records.NAME_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[name.encode("utf-8")])),
-    }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return records.encode_example({
+        records.HR_KEY: [buffer.getvalue()],
+        records.LANDMARKS_KEY: np.asarray(landmarks, dtype=np.float32).ravel(),
+        records.NAME_KEY: [name.encode("utf-8")],
+    })
+
+
+def _record_writer(path):
+    """TensorFlow's TFRecord writer where installed (fast checksums), else `records.RecordWriter`."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return records.RecordWriter(path)
+    return tf.io.TFRecordWriter(path)
 
 
 def _write_json_atomically(obj, path):
@@ -151,7 +156,7 @@ def build_dataset(
     committed = False
     try:
         with contextlib.ExitStack() as stack:
-            writers = [stack.enter_context(tf.io.TFRecordWriter(path)) for path in temps]
+            writers = [stack.enter_context(_record_writer(path)) for path in temps]
             for index, item in enumerate(tqdm(items, disable=not progress, desc="preparing")):
                 path = os.path.join(images_dir, item.name)
                 try:

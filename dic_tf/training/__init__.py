@@ -1,1 +1,1 @@
-"""Training DIC: losses, schedules, the TF train step, validation and logging."""
+"""Training DIC through Keras `fit()`: tasks, the grouped optimizer, callbacks, the run."""

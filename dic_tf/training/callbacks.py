@@ -146,6 +146,13 @@ class TrainingCallback(keras.callbacks.Callback):
         if hasattr(self.model, "jax_state_sync"):
             self.model.jax_state_sync()
 
+    def on_train_begin(self, logs=None):
+        self._skipped = self._read(guarded_optimizer(self.model.optimizer).skipped_steps)
+
+    @staticmethod
+    def _read(variable):
+        return int(keras.ops.convert_to_numpy(variable))
+
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
         self._sync()
@@ -164,9 +171,9 @@ class TrainingCallback(keras.callbacks.Callback):
 
     def _check_divergence(self, logs):
         guard = guarded_optimizer(self.model.optimizer)
-        skipped = int(keras.ops.convert_to_numpy(guard.skipped_steps))
-        if self._skipped is not None and skipped > self._skipped:
-            bad = int(keras.ops.convert_to_numpy(guard.nonfinite_steps))
+        skipped = self._read(guard.skipped_steps)
+        if skipped > self._skipped:
+            bad = self._read(guard.nonfinite_steps)
             print(f"step {self.step}: non-finite loss or gradient, update skipped "
                   f"({bad} in a row, {skipped} in all)", flush=True)
             if bad >= self.run.max_nonfinite_steps:

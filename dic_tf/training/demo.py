@@ -2,7 +2,7 @@
 
 import os
 
-from dic_tf.data import synthetic, tfrecords
+from dic_tf.data import synthetic
 
 # Seeds of the demo splits; validation faces are never seen in training.
 TRAIN_SEED = 2020
@@ -20,6 +20,8 @@ def prepare_demo_data(root, num_train, num_val):
         prepared = os.path.join(root, split)
         manifest = os.path.join(prepared, "manifest.json")
         if not os.path.isfile(manifest):
+            from dic_tf.data import tfrecords
+
             images = os.path.join(root, f"{split}_images")
             info = synthetic.write_faces(synthetic.generate_faces(count, seed), images)
             tfrecords.build_dataset(images, info, prepared, num_shards=2)

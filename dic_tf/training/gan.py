@@ -1,4 +1,4 @@
-"""DICGAN: the custom TensorFlow train step of DIC with a LightCNN discriminator.
+"""DICGAN as a `fit()` task: DIC against a LightCNN-9 discriminator (TensorFlow).
 
 One optimizer step on a batch (LR, HR, ground-truth heatmaps):
 
@@ -13,151 +13,122 @@ One optimizer step on a batch (LR, HR, ground-truth heatmaps):
 
 Both gradients come from the same forward pass: the generator's through the
 discriminator before its update, the discriminator's on the generator's
-output before its update, which is what the authors' solver computes (it
-updates G, then D on the detached SR of that same forward pass). F and D see
-faces in the network's normalised space (RGB in [0, 1] minus the mean), as
-in the authors' code. Both updates go through the non-finite guard together.
+output before its update, which is what the authors' solver computes. F and D
+see faces in the network's normalised space. Both updates are one
+`GroupedAdam` step (the discriminator a group with its own learning rate), so
+the non-finite guard applies to both together.
 """
 
-import dataclasses
+import keras
+from keras import ops
 
-import tensorflow as tf
-
-from dic_tf.training.common import make_adam
-from dic_tf.training.guard import all_replicas_finite, apply_if_finite, host_logs, run_and_sum
+from dic_tf.models import build_dic, build_lightcnn
+from dic_tf.training import init
 from dic_tf.training.losses import dic_losses, discriminator_loss, generator_gan_loss
-from dic_tf.training.schedule import multistep_learning_rate
-from dic_tf.training.trainer import split_variables
+from dic_tf.training.schedule import MultiStepSchedule
+from dic_tf.training.tasks import DICTask, paper_optimizer, training_loss
+
+DISCRIMINATOR_FILE = "discriminator.weights.h5"
+GAN_TERMS = ("feature", "gan", "d_loss", "d_real", "d_fake", "d_real_logit", "d_fake_logit")
 
 
-@dataclasses.dataclass
-class GANTrainConfig:
-    """Optimisation settings of DICGAN (defaults: the authors' train_DICGAN_CelebA.json)."""
-
-    learning_rate: float = 1e-4
-    d_learning_rate: float = 1e-4
-    lr_milestones: tuple = (10_000, 20_000, 40_000)
-    lr_gamma: float = 0.5
-    pixel_weight: float = 1.0
-    heatmap_weight: float = 0.1
-    feature_weight: float = 0.1
-    gan_weight: float = 0.005
-    pixel_loss_mode: str = "every_step"
-
-    def learning_rate_at(self, step):
-        return multistep_learning_rate(step, self.learning_rate, self.lr_milestones, self.lr_gamma)
-
-    def d_learning_rate_at(self, step):
-        return multistep_learning_rate(
-            step, self.d_learning_rate, self.lr_milestones, self.lr_gamma
-        )
-
-
-class DICGANTrainer:
-    """Owns both Adams and the compiled distributed DICGAN train step.
-
-    Create it (and the three networks) inside `strategy.scope()`; both
-    optimizers are built there (keras-team/keras#23085).
+class DICGANTask(DICTask):
+    """DICGAN's generator and discriminator updates in one `fit()` step (TensorFlow).
 
     Args:
-        generator: a built `DIC`; its hourglass is never updated.
+        dic: a built `DIC` (its hourglass is frozen).
         discriminator: a built `LightCNNDiscriminator`.
         features: a built `LightCNNFeatures` with loaded weights (frozen).
-        config: `GANTrainConfig`.
-        strategy: a `tf.distribute.Strategy` (default: the default strategy).
-        jit_compile: compile the step with XLA.
+        feature_weight, gan_weight: weights of the feature and GAN terms.
+        **kwargs: `DICTask`'s (pixel_weight, heatmap_weight, pixel_loss_mode).
+
+    Metrics: `DICTask`'s (`loss` is the generator's total) and `feature`,
+    `gan` (weighted), `d_loss`, `d_real`, `d_fake` (mean sigmoid of D),
+    `d_real_logit`, `d_fake_logit`.
     """
 
-    def __init__(self, generator, discriminator, features, config, strategy=None,
-                 jit_compile=False):
-        self.model = generator
-        self.discriminator = discriminator
-        self.features = features
+    def __init__(self, dic, discriminator, features, feature_weight=0.1, gan_weight=0.005,
+                 **kwargs):
+        super().__init__(dic, **kwargs)
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError("--mode=dicgan trains on the TensorFlow backend only.")
+        dic.hourglass.trainable = False
         features.trainable = False
-        self.config = config
-        self.strategy = strategy or tf.distribute.get_strategy()
-        self.g_variables, _ = split_variables(generator)
-        self.d_variables = list(discriminator.trainable_variables)
-        with self.strategy.scope():
-            self.g_optimizer = make_adam(config.learning_rate, "g_adam")
-            self.d_optimizer = make_adam(config.d_learning_rate, "d_adam")
-            self.g_optimizer.build(self.g_variables)
-            self.d_optimizer.build(self.d_variables)
-        self._step = tf.function(self._distributed_step, jit_compile=jit_compile)
+        self.discriminator, self.features = discriminator, features
+        self.feature_weight, self.gan_weight = feature_weight, gan_weight
+        self.gan_trackers = [keras.metrics.Mean(name=name) for name in GAN_TERMS]
 
-    @property
-    def optimizers(self):
-        return {"g_adam": self.g_optimizer, "d_adam": self.d_optimizer}
+    def compile(self, optimizer=None, *, learning_rate=1e-4, d_learning_rate=1e-4,
+                lr_milestones=(10_000, 20_000, 40_000), lr_gamma=0.5, **kwargs):
+        """The authors' train_DICGAN_CelebA.json: one Adam per network, MultiStepLR."""
+        if optimizer is None:
+            name = self.discriminator.name
+            optimizer = paper_optimizer(
+                learning_rate, lr_milestones, lr_gamma, start_steps={name: 0},
+                group_learning_rates={name: MultiStepSchedule(d_learning_rate, lr_milestones,
+                                                              lr_gamma)})
+        keras.Model.compile(self, optimizer=optimizer, **kwargs)
 
-    def train_step(self, batch):
-        """Per-replica step: both losses, both gradients, the guarded updates.
-
-        Args:
-            batch: dict with `lr` [b, h, w, 3], `hr` [b, 8h, 8w, 3] and
-                `heatmaps` [b, 2h, 2w, K] (this replica's share).
-
-        Returns:
-            dict of scalar logs (replica's share of the global-batch mean):
-            `loss` (generator total), `pixel`, `heatmap`, `pixel_<t>`,
-            `heatmap_<t>`, `feature`, `gan` (weighted terms), `d_loss`,
-            `D/real`, `D/fake` (mean sigmoid of D), `D/real_logit`,
-            `D/fake_logit` and `finite`.
-        """
-        c = self.config
-        replicas = self.strategy.num_replicas_in_sync
+    def gan_losses(self, batch):
+        """(generator loss, discriminator loss, terms) of one forward pass."""
         hr = batch["hr"]
+        outputs = self.network(batch["lr"])
+        sr = outputs["sr"][-1]
+        dic_loss, terms = dic_losses(outputs, hr, batch["heatmaps"], self.pixel_weight,
+                                     self.heatmap_weight, self.pixel_loss_mode)
+        hr_features = ops.stop_gradient(self.features(hr))
+        terms["feature"] = self.feature_weight * ops.mean(ops.abs(self.features(sr) - hr_features))
+        fake_logits = ops.cast(self.discriminator(sr), "float32")
+        real_logits = ops.cast(self.discriminator(hr), "float32")
+        terms["gan"] = self.gan_weight * generator_gan_loss(fake_logits)
+        terms["d_loss"] = discriminator_loss(real_logits, fake_logits)
+        terms["d_real"] = ops.mean(ops.sigmoid(real_logits))
+        terms["d_fake"] = ops.mean(ops.sigmoid(fake_logits))
+        terms["d_real_logit"] = ops.mean(real_logits)
+        terms["d_fake_logit"] = ops.mean(fake_logits)
+        return dic_loss + terms["feature"] + terms["gan"], terms["d_loss"], terms
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        g_variables = self.network.trainable_variables
+        d_variables = self.discriminator.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
-            outputs = self.model(batch["lr"])
-            sr = outputs["sr"][-1]
-            dic_loss, terms = dic_losses(
-                outputs, hr, batch["heatmaps"], c.pixel_weight, c.heatmap_weight,
-                c.pixel_loss_mode,
-            )
-            hr_features = tf.stop_gradient(self.features(hr))
-            terms["feature"] = c.feature_weight * tf.reduce_mean(
-                tf.abs(self.features(sr) - hr_features)
-            )
-            fake_logits = self.discriminator(sr)
-            real_logits = self.discriminator(hr)
-            terms["gan"] = c.gan_weight * generator_gan_loss(fake_logits)
-            g_loss = dic_loss + terms["feature"] + terms["gan"]
-            d_loss = discriminator_loss(real_logits, fake_logits)
-            g_scaled = g_loss / replicas
-            d_scaled = d_loss / replicas
-        g_grads = tape.gradient(g_scaled, self.g_variables)
-        d_grads = tape.gradient(d_scaled, self.d_variables)
+            g_loss, d_loss, terms = self.gan_losses(data)
+            g_scaled, d_scaled = training_loss(g_loss), training_loss(d_loss)
+        grads = {id(v): g for v, g in zip(g_variables, tape.gradient(g_scaled, g_variables))}
+        grads.update({id(v): g for v, g in zip(d_variables, tape.gradient(d_scaled, d_variables))})
         del tape
-        all_finite = all_replicas_finite(g_grads + d_grads + [g_loss, d_loss])
-        apply_if_finite(
-            all_finite,
-            [(self.g_optimizer, g_grads, self.g_variables),
-             (self.d_optimizer, d_grads, self.d_variables)],
-        )
-        logs = {"loss": g_loss, "d_loss": d_loss}
-        logs.update(terms)
-        logs["D/real"] = tf.reduce_mean(tf.sigmoid(real_logits))
-        logs["D/fake"] = tf.reduce_mean(tf.sigmoid(fake_logits))
-        logs["D/real_logit"] = tf.reduce_mean(real_logits)
-        logs["D/fake_logit"] = tf.reduce_mean(fake_logits)
-        logs = {k: tf.cast(v, tf.float32) / replicas for k, v in logs.items()}
-        logs["finite"] = tf.cast(all_finite, tf.float32) / replicas
-        return logs
+        variables = self.trainable_variables
+        self.optimizer.apply([grads[id(v)] for v in variables], variables)
+        self._loss_tracker.update_state(g_loss)
+        self.track_terms(terms)
+        for tracker in self.gan_trackers:
+            tracker.update_state(terms[tracker.name])
+        return {m.name: m.result() for m in self.metrics}
 
-    def _distributed_step(self, batch):
-        return run_and_sum(self.strategy, self.train_step, (batch,))
+    def extra_models(self):
+        return {DISCRIMINATOR_FILE: self.discriminator}
 
-    def set_step(self, step):
-        """Sets both learning rates from the schedule for optimizer step `step`."""
-        self.g_optimizer.learning_rate = self.config.learning_rate_at(step)
-        self.d_optimizer.learning_rate = self.config.d_learning_rate_at(step)
+    def initialise(self, run):
+        """Loads the DIC a fresh DICGAN run starts from; returns descriptions."""
+        if not run.init_checkpoint:
+            raise ValueError(
+                "--mode=dicgan starts from a DIC model: give --init_checkpoint (a DIC "
+                "train directory or checkpoint, or the official DIC_CelebA.pth)."
+            )
+        return [init.load_generator_init(self.network, run.init_checkpoint), self.feature_source]
 
-    def step(self, batch, step):
-        """Runs optimizer step `step` (0-based); logs as floats with `skipped`."""
-        self.set_step(step)
-        return host_logs(self._step(batch))
 
-    def state(self):
-        return {}
-
-    def load_state(self, state):
-        del state
+def make_gan_task(model_config, train_config, run):
+    """The compiled DICGAN task of a run (its LightCNN features loaded)."""
+    c = train_config
+    features = build_lightcnn("features")
+    source = init.load_feature_extractor(features, run.feature_extractor)
+    task = DICGANTask(build_dic(model_config), build_lightcnn("discriminator"), features,
+                      c.feature_weight, c.gan_weight, pixel_weight=c.pixel_weight,
+                      heatmap_weight=c.heatmap_weight, pixel_loss_mode=c.pixel_loss_mode)
+    task.feature_source = source
+    task.compile(learning_rate=c.learning_rate, d_learning_rate=c.d_learning_rate,
+                 lr_milestones=c.lr_milestones, lr_gamma=c.lr_gamma, jit_compile=run.jit_compile)
+    return task

@@ -99,15 +99,18 @@ def make_task(mode, model_config, train_config, run):
     return task
 
 
-def is_chief():
-    """Whether this worker writes checkpoints, metrics and logs."""
+def is_chief(strategy=None):
+    """Whether this worker writes checkpoints, metrics and logs.
+
+    Args:
+        strategy: the run's `tf.distribute` strategy (TensorFlow); on JAX the
+            chief is process 0.
+    """
     if keras.backend.backend() == "jax":
         import jax
 
         return jax.process_index() == 0
-    import tensorflow as tf
-
-    resolver = getattr(tf.distribute.get_strategy(), "cluster_resolver", None)
+    resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
         return True
     if resolver.task_type == "chief":
@@ -156,7 +159,7 @@ class TrainingRun:
                 f"{run.train_data}: {manifest['num_examples']} examples are fewer than "
                 f"one batch of {run.batch_size}."
             )
-        self.chief = is_chief()
+        self.chief = is_chief(strategy)
         os.makedirs(run.train_dir, exist_ok=True)
         self.step, self.best = 0, None
         keras.utils.set_random_seed(run.seed)
