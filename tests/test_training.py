@@ -346,7 +346,8 @@ for name in ("single", "mirrored"):
         "m": np.concatenate([keras.ops.convert_to_numpy(m).ravel()
                              for m in groups["default"]._momentums]),
         "loss": history.history["loss"][0],
-        "iterations": [int(task.optimizer.iterations), int(groups["hourglass"].iterations)],
+        "iterations": [int(keras.ops.convert_to_numpy(task.optimizer.iterations)),
+                       int(keras.ops.convert_to_numpy(groups["hourglass"].iterations))],
     }
 s, m = result["single"], result["mirrored"]
 diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(s["weights"], m["weights"])])

@@ -205,7 +205,8 @@ def decode_record(serialized, num_keypoints):
     return hr, landmarks.reshape(num_keypoints, 2), name
 
 
-def _encode_varint(value):
+def encode_varint(value):
+    """Protobuf base-128 varint of a non-negative int."""
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -217,8 +218,11 @@ def _encode_varint(value):
             return bytes(out)
 
 
-def _length_delimited(number, payload):
-    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+def length_delimited(number, payload):
+    """A length-delimited protobuf field (tag, length, payload; a str is UTF-8 encoded)."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return encode_varint(number << 3 | 2) + encode_varint(len(payload)) + payload
 
 
 def encode_example(features):
@@ -230,13 +234,13 @@ def encode_example(features):
     entries = b""
     for name, value in features.items():
         if isinstance(value, (list, tuple)):
-            kind = _length_delimited(1, b"".join(_length_delimited(1, v) for v in value))
+            kind = length_delimited(1, b"".join(length_delimited(1, v) for v in value))
         else:
             packed = np.asarray(value, dtype="<f4").ravel().tobytes()
-            kind = _length_delimited(2, _length_delimited(1, packed))
-        entry = _length_delimited(1, name.encode("utf-8")) + _length_delimited(2, kind)
-        entries += _length_delimited(1, entry)
-    return _length_delimited(1, entries)
+            kind = length_delimited(2, length_delimited(1, packed))
+        entry = length_delimited(1, name.encode("utf-8")) + length_delimited(2, kind)
+        entries += length_delimited(1, entry)
+    return length_delimited(1, entries)
 
 
 def _crc32c_table():

@@ -20,6 +20,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from dic_tf.data.records import length_delimited as _field
+
 WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 # TF Serving reads at most this many warm-up records.
@@ -33,25 +35,6 @@ PREDICT_REQUEST_INPUTS = 2
 MAP_KEY, MAP_VALUE = 1, 2
 MODEL_SPEC_NAME = 1
 MODEL_SPEC_SIGNATURE_NAME = 3
-
-
-def _varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number, payload):
-    """A length-delimited field: tag, length, payload bytes."""
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8")
-    return _varint(number << 3 | _LEN) + _varint(len(payload)) + payload
 
 
 def prediction_log(model_name, signature_name, inputs):

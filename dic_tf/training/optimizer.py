@@ -64,7 +64,6 @@ class GroupedAdam(keras.optimizers.Optimizer):
             raise ValueError(f"group_learning_rates names groups without a start step: {unknown}")
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
-    @keras.src.utils.tracking.no_automatic_dependency_tracking
     def build(self, var_list):
         super().build(var_list)
         self.nonfinite_steps = self.add_variable(
@@ -76,7 +75,7 @@ class GroupedAdam(keras.optimizers.Optimizer):
             name="skipped_steps",
         )
         names = list(self.start_steps)
-        self.groups = []
+        groups = []
         for group in [DEFAULT_GROUP] + names:
             indices = [i for i, v in enumerate(var_list) if _group_of(v, names) == group]
             if not indices:
@@ -85,7 +84,8 @@ class GroupedAdam(keras.optimizers.Optimizer):
                 0.0, self.beta_1, self.beta_2, self.epsilon, name=f"{group}_adam"
             )
             adam.build([var_list[i] for i in indices])
-            self.groups.append((group, indices, adam))
+            groups.append((group, indices, adam))
+        self.groups = groups
 
     @property
     def variables(self):
