@@ -109,6 +109,7 @@ class TrainingCallback(keras.callbacks.Callback):
     """Divergence stop, logs, validation and checkpoints of a run (see the module doc).
 
     Args:
+        task: the task (`tasks.DICTask`, ...) being trained.
         run: the `RunConfig` (train_dir, cadences, limits).
         start_step: steps already taken (a resumed run's checkpoint step).
         state: JSON-serialisable dict stored in every checkpoint's state.json
@@ -120,9 +121,10 @@ class TrainingCallback(keras.callbacks.Callback):
         print_logs: print the metrics every `log_every` steps (no progress bar).
     """
 
-    def __init__(self, run, start_step, state, validation_batches=None, best=None, chief=True,
-                 print_logs=False):
+    def __init__(self, task, run, start_step, state, validation_batches=None, best=None,
+                 chief=True, print_logs=False):
         super().__init__()
+        self.task = task
         self.run = run
         self.step = start_step
         self.state = state
@@ -137,17 +139,13 @@ class TrainingCallback(keras.callbacks.Callback):
         self._skipped = None
         self.logger = _tensorboard(os.path.join(run.train_dir, "logs")) if chief else None
 
-    @property
-    def task(self):
-        return self.model
-
     def _sync(self):
         """Writes the JAX trainer's state into the Keras variables (no-op on TensorFlow)."""
-        if hasattr(self.model, "jax_state_sync"):
-            self.model.jax_state_sync()
+        if hasattr(self.task, "jax_state_sync"):
+            self.task.jax_state_sync()
 
     def on_train_begin(self, logs=None):
-        self._skipped = self._read(guarded_optimizer(self.model.optimizer).skipped_steps)
+        self._skipped = self._read(guarded_optimizer(self.task.optimizer).skipped_steps)
 
     @staticmethod
     def _read(variable):
@@ -170,7 +168,7 @@ class TrainingCallback(keras.callbacks.Callback):
             self.logger.flush()
 
     def _check_divergence(self, logs):
-        guard = guarded_optimizer(self.model.optimizer)
+        guard = guarded_optimizer(self.task.optimizer)
         skipped = self._read(guard.skipped_steps)
         if skipped > self._skipped:
             bad = self._read(guard.nonfinite_steps)
@@ -188,14 +186,14 @@ class TrainingCallback(keras.callbacks.Callback):
     def _log(self, logs):
         values = {k: float(keras.ops.convert_to_numpy(v)) for k, v in logs.items()}
         rate = float(keras.ops.convert_to_numpy(
-            guarded_optimizer(self.model.optimizer).group_learning_rate(
-                "default", self.model.optimizer.iterations - 1)))
+            guarded_optimizer(self.task.optimizer).group_learning_rate(
+                "default", self.task.optimizer.iterations - 1)))
         if self.logger is not None:
             self.logger.log_train(self.step, values, rate)
         if self.print_logs and self.chief:
             terms = " ".join(f"{k} {v:.4g}" for k, v in values.items() if "_" not in k)
             print(f"step {self.step}/{self.run.num_train_steps}: {terms} lr {rate:.3g}", flush=True)
-        self.model.reset_metrics()
+        self.task.reset_metrics()
 
     def save(self):
         """Writes a checkpoint of the current step (chief only); returns its path."""

@@ -91,6 +91,7 @@ class DICGANTask(DICTask):
     def train_step(self, data):
         import tensorflow as tf
 
+        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         g_variables = self.network.trainable_variables
         d_variables = self.discriminator.trainable_variables
         with tf.GradientTape(persistent=True) as tape:

@@ -248,7 +248,7 @@ class TrainingRun:
 
     def _callback(self):
         return TrainingCallback(
-            self.run, self.step, self._state(),
+            self.task, self.run, self.step, self._state(),
             validation_batches=self._validation_batches if self.run.val_data else None,
             best=self.best, chief=self.chief, print_logs=not self._progress_bar(),
         )
