@@ -44,6 +44,15 @@ flags.DEFINE_enum("pixel_loss_mode", "every_step", ["every_step", "final_only"],
 flags.DEFINE_integer("release_hourglass_step", 2000, "Step from which the hourglass trains.")
 flags.DEFINE_string("hg_init", None, "dic: DIC's hourglass from an --mode=hg_pretrain run "
                     "(train dir or checkpoint) or official weights (FB_HG_68_CelebA.pth/.npz).")
+flags.DEFINE_enum("init", "kaiming", ["kaiming", "torch_default"],
+                  "dic: initialisation of a fresh DIC, applied before --hg_init: the authors' "
+                  "kaiming normal (fan_in, zero bias) or PyTorch's default. Without --hg_init "
+                  "the hourglass keeps PyTorch's default init (kaiming makes it diverge).")
+flags.DEFINE_enum("remat", "blocks", ["none", "blocks", "large_maps"],
+                  "Recompute activations in the backward pass instead of storing them: "
+                  "'blocks' (each feedback block, i.e. the 8x up/down projections of a step), "
+                  "'large_maps' (every layer whose output exceeds a 128x128x48 map) or 'none'. "
+                  "Same gradients, less memory (docs/performance.md).")
 flags.DEFINE_string("init_checkpoint", None, "dicgan: the DIC it starts from: our DIC run "
                     "(train dir or checkpoint) or the official DIC_CelebA.pth/.npz.")
 flags.DEFINE_string("feature_extractor", None, "dicgan (required): LightCNN-9 weights of the "

@@ -123,6 +123,8 @@ def run_from_flags(flags):
         num_val_images=flags.num_val_images,
         ssim_variant=flags.ssim,
         hg_init=flags.hg_init,
+        init=flags.init,
+        remat=flags.remat,
         init_checkpoint=flags.init_checkpoint,
         feature_extractor=flags.feature_extractor,
         max_nonfinite_steps=flags.max_nonfinite_steps,

@@ -42,6 +42,8 @@ class RunConfig:
     num_val_images: int = None
     ssim_variant: str = "official"
     hg_init: str = None
+    init: str = "kaiming"
+    remat: str = "blocks"
     init_checkpoint: str = None
     feature_extractor: str = None
     max_nonfinite_steps: int = 20
@@ -123,7 +125,7 @@ class TrainingRun:
         latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             for loaded in self.task.initialise():
-                print(f"Initialised from {loaded}.")
+                print(f"Initialised: {loaded}")
             self._write_run_info()
             return
         state = checkpoint.read_state(latest)

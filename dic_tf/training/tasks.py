@@ -22,6 +22,7 @@ from dic_tf.models import (
     build_lightcnn,
     build_stacked_hourglass,
 )
+from dic_tf.models.initialization import initialize
 from dic_tf.training import init
 from dic_tf.training.gan import DICGANTrainer
 from dic_tf.training.landmark import LandmarkTrainer
@@ -47,14 +48,15 @@ class DICTask:
 
     def build(self, strategy):
         """Builds `self.model` and `self.trainer`; call inside `strategy.scope()`."""
-        self.model = build_dic(self.model_config)
+        self.model = build_dic(self.model_config, remat=self.run.remat)
         self.trainer = DICTrainer(self.model, self.train_config, strategy, self.run.jit_compile)
 
     def initialise(self):
-        """Loads the weights a fresh run starts from; returns descriptions."""
+        """Initialises a fresh run (`run.init`, then `--hg_init`); returns descriptions."""
+        loaded = [initialize(self.model, self.run.init, bool(self.run.hg_init))]
         if self.run.hg_init:
-            return [init.load_hourglass_init(self.model.hourglass, self.run.hg_init)]
-        return []
+            loaded.append(init.load_hourglass_init(self.model.hourglass, self.run.hg_init))
+        return loaded
 
     def extra_models(self):
         """{file name: network} saved in checkpoints besides `self.model`."""
@@ -72,7 +74,7 @@ class DICGANTask(DICTask):
     progress_keys = ("loss", "d_loss", "D/real", "D/fake")
 
     def build(self, strategy):
-        self.model = build_dic(self.model_config)
+        self.model = build_dic(self.model_config, remat=self.run.remat)
         self.discriminator = build_lightcnn("discriminator")
         self.features = build_lightcnn("features")
         self.feature_source = init.load_feature_extractor(
