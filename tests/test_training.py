@@ -81,6 +81,11 @@ def test_frozen_hourglass_passes_heatmap_gradients_to_the_sr_branch():
     assert int(trainer.hg_optimizer.iterations) == 1
 
 
+def test_dic_adams_use_pytorch_epsilon():
+    trainer = DICTrainer(build_dic(MICRO), TrainConfig())
+    assert [trainer.sr_optimizer.epsilon, trainer.hg_optimizer.epsilon] == [1e-8, 1e-8]
+
+
 def test_non_finite_loss_skips_the_update():
     model = build_dic(MICRO)
     trainer = DICTrainer(model, TrainConfig(release_hourglass_step=0))
