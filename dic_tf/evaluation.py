@@ -37,7 +37,6 @@ SR files are `sr/<stem>.png` (final step) and `steps/step_<t>/<stem>.png`
 """
 
 import dataclasses
-import json
 import os
 import time
 from typing import Optional

@@ -22,7 +22,6 @@ may also be an `.npz` of its tensors keyed by PyTorch name (no PyTorch
 needed). See `dic_tf/evaluation.py` for the `results.json` layout.
 """
 
-import dataclasses
 import os
 import sys
 
@@ -31,7 +30,6 @@ from absl import app, flags
 from dic_tf import flags as config_flags
 from dic_tf import metrics
 from dic_tf.cli import runner
-from dic_tf.config import DICConfig
 
 # --config=x8|tiny and one flag per DICConfig field (--scale included: also the
 # border cropped before measuring, 8 when unset).
@@ -73,7 +71,6 @@ FLAGS = flags.FLAGS
 _MODEL_SOURCES = ("checkpoint", "saved_model", "pytorch_checkpoint")
 _MODEL_MODE_FLAGS = ("lr_dir", "annotations", "landmark_detector", "detector_features",
                      "detector_stacks", "saliency", "report_dir", "num_shown", "batch_size")
-_CONFIG_FLAGS = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig) if f.name != "scale")
 
 
 def border():
@@ -114,7 +111,7 @@ def check_flags():
     given = [name for name in _MODEL_MODE_FLAGS if FLAGS[name].present]
     if source == "sr_dir" and given:
         raise app.UsageError(f"--{given[0]} applies to model mode only, not to --sr_dir.")
-    config_given = [name for name in _CONFIG_FLAGS if FLAGS[name].present]
+    config_given = runner.given_config_flags(("scale",))
     if source != "pytorch_checkpoint" and config_given:
         raise app.UsageError(
             f"--{config_given[0]} describes an official checkpoint's architecture "

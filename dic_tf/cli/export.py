@@ -11,13 +11,11 @@ for the layout and docs/serving.md for serving it), prints a size/accuracy
 table and stores it in `export_report.json`.
 """
 
-import dataclasses
 import os
 
 from absl import app, flags, logging
 
 from dic_tf.cli import runner
-from dic_tf.config import DICConfig
 from dic_tf.flags import config_from_flags, define_config_flags
 
 define_config_flags()
@@ -29,7 +27,6 @@ flags.DEFINE_integer("lr_size", 16, "LR side of super_resolve_image, warm-up and
 flags.DEFINE_string("model_name", "dic", "TF Serving --model_name stored in the warm-up requests.")
 flags.DEFINE_string("tflite", "", "Comma-separated TFLite variants: fp32, fp16, dynamic_int8.")
 FLAGS = flags.FLAGS
-_CONFIG_FLAGS = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
 
 
 def check_flags():
@@ -40,7 +37,7 @@ def check_flags():
         raise app.UsageError(f"--checkpoint={FLAGS.checkpoint}: no such folder.")
     if FLAGS.pytorch_checkpoint is not None and not os.path.isfile(FLAGS.pytorch_checkpoint):
         raise app.UsageError(f"--pytorch_checkpoint={FLAGS.pytorch_checkpoint}: no such file.")
-    config_given = [name for name in _CONFIG_FLAGS if FLAGS[name].present]
+    config_given = runner.given_config_flags()
     if FLAGS.checkpoint is not None and config_given:
         raise app.UsageError(
             f"--{config_given[0]} describes an official checkpoint (--pytorch_checkpoint); "

@@ -19,7 +19,6 @@ both are checked before the model is loaded. Unreadable files are reported and
 skipped; the exit status is non-zero only if no image could be processed.
 """
 
-import dataclasses
 import os
 import sys
 
@@ -27,7 +26,6 @@ from absl import app, flags
 
 from dic_tf import atomic
 from dic_tf.cli import runner
-from dic_tf.config import DICConfig
 from dic_tf.flags import config_from_flags, define_config_flags
 
 define_config_flags()
@@ -43,7 +41,6 @@ flags.DEFINE_boolean("overwrite", False, "Replace outputs of an earlier run in -
 FLAGS = flags.FLAGS
 LANDMARKS_FILE = "landmarks.json"
 OVERLAY_DIR = "landmarks"
-_CONFIG_FLAGS = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
 
 
 def _inputs():
@@ -100,7 +97,7 @@ def check_flags():
             raise app.UsageError(f"--{name}={FLAGS[name].value}: no such folder.")
     if FLAGS.pytorch_checkpoint and not os.path.isfile(FLAGS.pytorch_checkpoint):
         raise app.UsageError(f"--pytorch_checkpoint={FLAGS.pytorch_checkpoint}: no such file.")
-    config_given = [name for name in _CONFIG_FLAGS if FLAGS[name].present]
+    config_given = runner.given_config_flags()
     if not FLAGS.pytorch_checkpoint and config_given:
         raise app.UsageError(
             f"--{config_given[0]} describes an official checkpoint (--pytorch_checkpoint); "

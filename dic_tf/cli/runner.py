@@ -19,6 +19,7 @@ Example:
 """
 
 import contextlib
+import dataclasses
 import os
 import sys
 
@@ -27,6 +28,14 @@ from absl import app, flags
 TF_LOGS_ENV = "DIC_TF_TF_LOGS"
 EXPECTED_ERRORS = (app.UsageError, ValueError, OSError, ImportError)
 """Errors of bad input: their message names the flag or file."""
+
+
+def given_config_flags(exclude=()):
+    """The `--config`/DICConfig field flags the user gave (command line or flagfile)."""
+    from dic_tf.config import DICConfig
+
+    names = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
+    return [name for name in names if name not in exclude and flags.FLAGS[name].present]
 
 
 def program():

@@ -123,6 +123,8 @@ def check_flags():
     for name in ("demo_train_faces", "demo_val_faces"):
         if FLAGS[name].present and not FLAGS.demo_data:
             raise app.UsageError(f"--{name} applies to --demo_data only.")
+    if FLAGS.num_val_images is not None and not (FLAGS.val_data or FLAGS.demo_data):
+        raise app.UsageError("--num_val_images applies to a validation set: give --val_data.")
     if not FLAGS.demo_data and not FLAGS.train_data:
         raise app.UsageError("Give --train_data (a prepared dataset folder) or --demo_data.")
     config_from_flags(FLAGS)  # DICConfig checks its fields (scale, num_keypoints, ...)
