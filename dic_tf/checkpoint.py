@@ -15,7 +15,7 @@ at any moment leaves either the previous checkpoints or the new one, never a
 partial one. `best.json` is replaced atomically and the checkpoint it names is
 never rotated away. Rotation removes only the temporary directories of
 processes on this host that are no longer running (left by a killed run), never
-one another live process (another worker, another run) is still writing.
+one that a live process (another worker, another run) is still writing.
 """
 
 import json
