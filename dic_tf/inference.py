@@ -124,6 +124,35 @@ def list_images(folder):
     )
 
 
+def output_names(paths):
+    """Distinct PNG file names for input images: `<stem>.png`, or `<name>.png` on a clash.
+
+    Inputs whose stems are unique keep `<stem>.png`; inputs sharing a stem
+    (a.png, a.jpg) keep their whole name (a.png.png, a.jpg.png).
+
+    Example:
+        output_names(["in/a.png", "in/a.jpg", "in/b.jpg"])
+        # -> ["a.png.png", "a.jpg.png", "b.png"]
+
+    Raises:
+        ValueError naming both inputs when two would still share an output.
+    """
+    names = [os.path.basename(path) for path in paths]
+    stems = [os.path.splitext(name)[0] for name in names]
+    outputs = [
+        f"{stem}.png" if stems.count(stem) == 1 else f"{name}.png"
+        for name, stem in zip(names, stems)
+    ]
+    owner = {}
+    for path, output in zip(paths, outputs):
+        if output in owner:
+            raise ValueError(
+                f"{owner[output]} and {path} would both be written as {output}; rename one."
+            )
+        owner[output] = path
+    return outputs
+
+
 def read_rgb(path):
     """uint8 [H, W, 3] RGB of an image file; `ImageReadError` naming it otherwise."""
     try:

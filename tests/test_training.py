@@ -81,6 +81,11 @@ def test_frozen_hourglass_passes_heatmap_gradients_to_the_sr_branch():
     assert int(trainer.hg_optimizer.iterations) == 1
 
 
+def test_dic_adams_use_pytorch_epsilon():
+    trainer = DICTrainer(build_dic(MICRO), TrainConfig())
+    assert [trainer.sr_optimizer.epsilon, trainer.hg_optimizer.epsilon] == [1e-8, 1e-8]
+
+
 def test_non_finite_loss_skips_the_update():
     model = build_dic(MICRO)
     trainer = DICTrainer(model, TrainConfig(release_hourglass_step=0))
@@ -251,3 +256,19 @@ def test_mixed_precision_steps_are_finite(policy):
         assert model(_batch()["lr"])["sr"][-1].dtype == policy.split("_")[1]
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_diverged_training_is_one_line_through_the_cli(tmp_path):
+    """A run that diverges (an absurd learning rate) ends with one line, no traceback."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), f"--train_dir={tmp_path / 'run'}",
+         "--config=tiny", "--demo_data", "--demo_train_faces=4", "--demo_val_faces=2",
+         "--batch_size=2", "--num_train_steps=4", "--val_every=4", "--learning_rate=1e30",
+         "--max_nonfinite_steps=0", "--noprogress"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert lines[0].startswith("train.py: error: training diverged:")
+    assert "--max_nonfinite_steps=0" in lines[0]

@@ -1,6 +1,9 @@
 """Turns train.py's flags into a training run of `--mode` (see `dic_tf.training.tasks`)."""
 
 import os
+import shutil
+import sys
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -82,16 +85,47 @@ def configs_from_flags(flags):
     ), train_config
 
 
+def is_chief(strategy):
+    """Whether this process writes the run's files (always, except on multi-worker non-chiefs).
+
+    The chief is the `chief` task of TF_CONFIG, or worker 0 when there is none.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
 def run_from_flags(flags):
-    """Builds the run described by the flags, trains it and prints the final table."""
+    """Builds the run described by the flags, trains it and prints the final table.
+
+    Under `--strategy=multi_worker` only the chief writes into `--train_dir`;
+    every other worker writes its checkpoints, metrics and logs into a scratch
+    folder that it deletes at the end (all workers run the same code, as
+    tf.distribute requires), and reads the chief's checkpoints to resume.
+    """
     if flags.deterministic:
         tf.config.experimental.enable_op_determinism()
     if flags.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(f"mixed_{flags.mixed_precision}")
+    strategy = make_strategy(flags.strategy)
+    scratch = None if is_chief(strategy) else tempfile.mkdtemp(prefix="dic_tf-worker-")
+    try:
+        return _run(flags, strategy, scratch)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(flags, strategy, scratch):
     train_data, val_data = flags.train_data, flags.val_data
     if flags.demo_data:
         train_data, val_data = prepare_demo_data(
-            os.path.join(flags.train_dir, "demo_data"), flags.demo_train_faces, flags.demo_val_faces
+            os.path.join(scratch or flags.train_dir, "demo_data"),
+            flags.demo_train_faces, flags.demo_val_faces,
         )
     if not train_data:
         raise ValueError("Give --train_data (a prepared dataset folder) or --demo_data.")
@@ -102,11 +136,6 @@ def run_from_flags(flags):
         path = flags[name].value
         if path and not os.path.exists(path):
             raise FileNotFoundError(f"--{name}={path} does not exist.")
-    if flags.hg_init and flags.mode != "dic":
-        raise ValueError(
-            f"--hg_init initialises DIC's hourglass (--mode=dic); --mode={flags.mode} "
-            "does not use it."
-        )
     model_config, train_config = configs_from_flags(flags)
     run = RunConfig(
         train_dir=flags.train_dir,
@@ -129,9 +158,8 @@ def run_from_flags(flags):
         feature_extractor=flags.feature_extractor,
         max_nonfinite_steps=flags.max_nonfinite_steps,
         jit_compile=flags.jit_compile,
-        progress=flags.progress,
+        progress=flags.progress and sys.stderr.isatty(),  # no bar flooding a log file
+        write_dir=scratch,
     )
-    training = TrainingRun(
-        model_config, train_config, run, make_strategy(flags.strategy), mode=flags.mode
-    )
+    training = TrainingRun(model_config, train_config, run, strategy, mode=flags.mode)
     return training.train()

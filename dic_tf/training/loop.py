@@ -49,6 +49,11 @@ class RunConfig:
     max_nonfinite_steps: int = 20
     jit_compile: bool = False
     progress: bool = True
+    write_dir: str = None
+    """Where this process writes checkpoints, metrics.jsonl, run.json and logs; None:
+    `train_dir`. A multi-worker non-chief gets a scratch folder (train.py does this):
+    it still writes, as every worker must run the same steps, but never into train_dir.
+    Checkpoints are always resumed from `train_dir`."""
 
 
 def _read_metrics(path):
@@ -97,6 +102,9 @@ class TrainingRun:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.checkpoint_dir = os.path.join(run.train_dir, "checkpoints")
         self.metrics_path = os.path.join(run.train_dir, METRICS_FILE)
+        self.write_dir = run.write_dir or run.train_dir
+        self._write_checkpoint_dir = os.path.join(self.write_dir, "checkpoints")
+        self._write_metrics_path = os.path.join(self.write_dir, METRICS_FILE)
         manifest = records.read_manifest(run.train_data)
         self.epoch_steps = sample.steps_per_epoch(manifest["num_examples"], run.batch_size, True)
         if self.epoch_steps == 0:
@@ -104,7 +112,7 @@ class TrainingRun:
                 f"{run.train_data}: {manifest['num_examples']} examples are fewer than "
                 f"one batch of {run.batch_size}."
             )
-        os.makedirs(run.train_dir, exist_ok=True)
+        os.makedirs(self.write_dir, exist_ok=True)
         self.step = 0
         self.best = None
         self.nonfinite_steps = 0
@@ -114,7 +122,7 @@ class TrainingRun:
         self.model = self.task.model
         self.trainer = self.task.trainer
         self._restore_or_initialise()
-        self.logger = TensorBoardLogger(os.path.join(run.train_dir, "logs"))
+        self.logger = TensorBoardLogger(os.path.join(self.write_dir, "logs"))
         self._predict = tf.function(self.model, reduce_retracing=True)
 
     @property
@@ -146,7 +154,8 @@ class TrainingRun:
         self.step = state["step"]
         self.best = state.get(self._best_key)
         self.nonfinite_steps = state.get("nonfinite_steps", 0)
-        _truncate_metrics(self.metrics_path, self.step)
+        if self.write_dir == self.run.train_dir:
+            _truncate_metrics(self.metrics_path, self.step)
         print(f"Resumed from {latest} at step {self.step}.")
 
     def _write_run_info(self):
@@ -157,7 +166,7 @@ class TrainingRun:
             "run": {k: str(v) if k == "augment" else v for k, v in dataclasses.asdict(self.run).items()},
             "replicas": self.strategy.num_replicas_in_sync,
         }
-        with open(os.path.join(self.run.train_dir, "run.json"), "w") as f:
+        with open(os.path.join(self.write_dir, "run.json"), "w") as f:
             json.dump(info, f, indent=2, default=str)
 
     def _dataset(self):
@@ -185,7 +194,7 @@ class TrainingRun:
             "nonfinite_steps": self.nonfinite_steps,
         }
         return checkpoint.save_checkpoint(
-            self.checkpoint_dir,
+            self._write_checkpoint_dir,
             self.step,
             self.model,
             self.trainer.optimizers,
@@ -211,9 +220,9 @@ class TrainingRun:
             self.best = summary[metric]
         path = self._save()
         if summary is not None:
-            _append_metrics(self.metrics_path, dict(summary, step=self.step))
+            _append_metrics(self._write_metrics_path, dict(summary, step=self.step))
         if is_best:
-            checkpoint.mark_best(self.checkpoint_dir, path, metric, self.best)
+            checkpoint.mark_best(self._write_checkpoint_dir, path, metric, self.best)
         return summary
 
     def train(self):
