@@ -33,6 +33,8 @@ flags.DEFINE_string("checkpoint", None, "Training checkpoint directory.")
 flags.DEFINE_string("pytorch_checkpoint", None, "Official .pth checkpoint; needs the config flags.")
 flags.DEFINE_integer("lr_size", None, "LR side inputs are resized to; default: the export's, else 16.")
 flags.DEFINE_boolean("landmarks", False, "Also write landmarks.json and landmark overlays.")
+flags.DEFINE_boolean("photos", False, "Inputs are photos: detect, align, super-resolve and paste back every face "
+                     "(dic_tf.photos.batch; needs mtcnn).")
 FLAGS = flags.FLAGS
 LANDMARKS_FILE = "landmarks.json"
 
@@ -77,6 +79,12 @@ def main(argv):
     if not paths:
         logging.error("No image files in %s.", FLAGS.input)
         return 1
+    if FLAGS.photos:
+        if FLAGS.landmarks:
+            raise app.UsageError("--landmarks does not apply to --photos: photos.json always has the landmarks.")
+        from dic_tf.photos import batch
+
+        return batch.run(paths, _predictor, FLAGS.output_dir)
     predictor = _predictor()
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     landmarks, failures = {}, []
