@@ -219,6 +219,19 @@ def test_no_face_is_reported_and_left_out(detector, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "out")) == ["photos.json"]
 
 
+def test_nothing_is_overwritten(group, detector, tmp_path, capsys):
+    Image.fromarray(group[0]).save(tmp_path / "group.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "group_face1_sr.png").write_bytes(b"the user's file")
+    report = batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector)
+    assert list(report["skipped"]) == ["group.png"] and "group_face1_sr.png exists" in capsys.readouterr().err
+    assert (out / "group_face1_sr.png").read_bytes() == b"the user's file"
+    assert sorted(os.listdir(out)) == ["group_face1_sr.png", "photos.json"]
+    with pytest.raises(FileExistsError, match="photos.json exists"):
+        batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector)
+
+
 def _save_variants(image, folder):
     """The group photo as grayscale, CMYK JPEG, 16-bit gray PNG and EXIF-rotated JPEG."""
     Image.fromarray(image).convert("L").save(folder / "gray.png")
@@ -309,32 +322,32 @@ def test_predict_photos_batch_from_checkpoint(group, tmp_path):
             assert np.asarray(Image.open(out / face["lr_file"])).shape == (16, 16, 3)
 
 
-def test_predict_photos_from_saved_model_and_official_weights(group, tmp_path):
-    from dic_tf.export import exporter
+def test_saved_model_and_official_weights_give_the_same_faces(group, detector, tmp_path):
+    """The two other sources predict.py loads: a SavedModel (final step only) and official weights."""
+    import tensorflow as tf
+
+    from dic_tf.export import serving
     from tests import reference
 
     Image.fromarray(group[0]).save(tmp_path / "group.png")
     arrays, meta = reference.load("dic_tiny")
     np.savez(tmp_path / "dic_tiny.npz", **reference.state_dict(arrays, meta["spec"]))
     model, _ = inference.load_dic(pytorch_checkpoint=str(tmp_path / "dic_tiny.npz"), config=DICConfig.tiny())
-    exporter.export(model, str(tmp_path / "export"))
-    runs = {
-        "saved_model": _predict(f"--saved_model={tmp_path / 'export'}", f"--input={tmp_path / 'group.png'}",
-                                f"--output_dir={tmp_path / 'a'}"),
-        "pytorch": _predict(f"--pytorch_checkpoint={tmp_path / 'dic_tiny.npz'}", "--config=tiny",
-                            f"--input={tmp_path / 'group.png'}", f"--output_dir={tmp_path / 'b'}"),
-    }
+    module = serving.DICServingModule(model)
+    signatures = {"serving_default": module.serve.get_concrete_function()}
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures=signatures)
     entries = {}
-    for source, result in runs.items():
-        assert result.returncode == 0, (source, result.stderr[-3000:])
-        with open(tmp_path / ("a" if source == "saved_model" else "b") / "photos.json") as f:
-            entries[source] = json.load(f)["photos"]["group.png"]["faces"]
+    for source, predictor in {"saved_model": inference.SavedModelPredictor(str(tmp_path / "saved")),
+                              "pytorch": inference.KerasPredictor(model)}.items():
+        report = batch.super_resolve_photos([str(tmp_path / "group.png")], predictor, str(tmp_path / source), detector)
+        entries[source] = report["photos"]["group.png"]["faces"]
     assert [len(face["landmarks_steps"]) for face in entries["saved_model"]] == [1] * len(PASTED)
-    assert [len(face["landmarks_steps"]) for face in entries["pytorch"]] == [DICConfig.tiny().num_steps] * len(PASTED)
-    for a, b in zip(entries["saved_model"], entries["pytorch"]):  # same weights, same final step
-        sr_a = np.asarray(Image.open(tmp_path / "a" / a["sr_file"])).astype(int)
-        sr_b = np.asarray(Image.open(tmp_path / "b" / b["sr_file"])).astype(int)
+    assert [len(face["landmarks_steps"]) for face in entries["pytorch"]] == [model.config.num_steps] * len(PASTED)
+    for a, b in zip(entries["saved_model"], entries["pytorch"]):
+        sr_a = np.asarray(Image.open(tmp_path / "saved_model" / a["sr_file"])).astype(int)
+        sr_b = np.asarray(Image.open(tmp_path / "pytorch" / b["sr_file"])).astype(int)
         assert np.abs(sr_a - sr_b).max() <= 1
+        np.testing.assert_allclose(a["landmarks_steps"][-1], b["landmarks_steps"][-1], atol=1e-3)
 
 
 def test_landmarks_flag_does_not_apply_to_photos(tmp_path):

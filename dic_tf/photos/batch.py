@@ -67,8 +67,7 @@ def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels
         try:
             image = reading.read_photo(path, max_pixels)
         except reading.PhotoError as error:
-            tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
-            report["skipped"][name] = str(error)
+            _skip(report, name, str(error))
             continue
         faces = detector(image)
         if not faces:
@@ -78,8 +77,7 @@ def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels
         stem = os.path.splitext(name)[0]
         existing = [f for f in _file_names(stem, len(faces)) if os.path.exists(os.path.join(output_dir, f))]
         if existing:
-            tqdm.write(f"skipped {name}: {existing[0]} exists in {output_dir} (nothing is overwritten)", file=sys.stderr)
-            report["skipped"][name] = f"{existing[0]} exists"
+            _skip(report, name, f"{existing[0]} exists in {output_dir} (nothing is overwritten)")
             continue
         canvas, results = photo.super_resolve_photo(image, faces, predictor, predictor.lr_size)
         report["photos"][name] = _write_photo(output_dir, stem, image, canvas, results)
@@ -113,6 +111,11 @@ def run(paths, make_predictor, output_dir):
     left_out = report["no_face"] + sorted(report["skipped"])
     print(f"; left out: {', '.join(left_out)}" if left_out else "")
     return 0 if done else 1
+
+
+def _skip(report, name, message):
+    tqdm.write(f"skipped {name}: {message}", file=sys.stderr)
+    report["skipped"][name] = message
 
 
 def _file_names(stem, num_faces):

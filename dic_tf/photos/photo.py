@@ -118,7 +118,9 @@ def super_resolve_photo(photo, faces, predictor, lr_size):
         lr = np.stack([item[3] for item in chunk]).astype(np.float32) / 255.0
         sr, steps = run_model(predictor, lr)
         if sr.shape[1:3] != (lr_size * SCALE, lr_size * SCALE):
-            raise ValueError(f"The model returned SR faces of {sr.shape[1:3]} for {lr_size}x{lr_size} LR; expected x{SCALE}.")
+            raise ValueError(
+                f"The model returned SR faces of {sr.shape[1:3]} for {lr_size}x{lr_size} LR; expected x{SCALE}."
+            )
         for i, (transform, side, flags, lr_face) in enumerate(chunk):
             crop_to_photo = alignment.invert(transform)
             results.append(FaceResult(

@@ -82,7 +82,7 @@ def template_from_annotations(faces, hr_size=TEMPLATE_HR_SIZE):
     for face in faces:
         xmin, ymin, xmax, ymax = face.bbox
         if xmax - xmin != ymax - ymin:
-            raise ValueError(f"{face.name}: box {face.bbox} is not square; the template needs the official square crop.")
+            raise ValueError(f"{face.name}: box {face.bbox} is not square; the template needs the official crop.")
         points.append((np.asarray(face.landmarks, np.float64) - (xmin, ymin)) * hr_size / (xmax - xmin))
     if not points:
         raise ValueError("template_from_annotations needs at least one face.")
