@@ -206,7 +206,15 @@ def test_keras_model_gives_every_step_landmarks(group, faces):
 
 def test_missing_mtcnn_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "mtcnn", None)
-    with pytest.raises(detection.DetectorMissingError, match=r"pip install mtcnn==1\.0\.0"):
+    with pytest.raises(detection.DetectorUnavailableError, match=r"pip install mtcnn==1\.0\.0"):
+        detection.FaceDetector()
+
+
+def test_a_jax_keras_backend_is_refused_with_the_fix(monkeypatch):
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(detection.DetectorUnavailableError, match="KERAS_BACKEND=tensorflow"):
         detection.FaceDetector()
 
 

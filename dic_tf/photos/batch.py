@@ -102,7 +102,7 @@ def run(paths, make_predictor, output_dir):
     try:
         detector = detection.FaceDetector()
         report = super_resolve_photos(paths, make_predictor(), output_dir, detector)
-    except (detection.DetectorMissingError, FileExistsError) as error:
+    except (detection.DetectorUnavailableError, FileExistsError) as error:
         print(error, file=sys.stderr)
         return 1
     done = len(report["photos"])

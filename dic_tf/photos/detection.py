@@ -1,7 +1,9 @@
 """Face detection with MTCNN (the optional extra `photos`: `pip install mtcnn==1.0.0`).
 
 MTCNN 1.0 (MIT licence) is written in TensorFlow and ships its weights in its
-wheel, so nothing is downloaded at run time. Each face comes with 5 landmarks
+wheel, so nothing is downloaded at run time; it runs with TensorFlow 2.21 and
+Keras 3 on the TensorFlow backend (not on JAX: it calls `.numpy()` on its
+Keras outputs). Each face comes with 5 landmarks
 in the order of `dic_tf.photos.template.POINT_NAMES` (MTCNN's "left_eye" is
 the eye on the image's left). Small faces are found by running MTCNN on the
 photo upsampled `upsample` times (bicubic) with `min_face_size` in upsampled
@@ -22,8 +24,8 @@ INSTALL_HINT = "pip install mtcnn==1.0.0 (or the extra: pip install 'dic_tf[phot
 MAX_DETECTION_PIXELS = 2**22
 
 
-class DetectorMissingError(ImportError):
-    """mtcnn is not installed; the message says how to install it."""
+class DetectorUnavailableError(RuntimeError):
+    """MTCNN cannot run here (not installed, or Keras not on TensorFlow); the message says what to do."""
 
 
 class Face(NamedTuple):
@@ -59,7 +61,15 @@ class FaceDetector:
         try:
             from mtcnn import MTCNN
         except ImportError as error:
-            raise DetectorMissingError(f"Detecting faces in photos needs mtcnn: {INSTALL_HINT}.") from error
+            raise DetectorUnavailableError(f"Detecting faces in photos needs mtcnn: {INSTALL_HINT}.") from error
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            # mtcnn's networks are Keras models whose outputs it reads with `.numpy()`.
+            raise DetectorUnavailableError(
+                f"mtcnn runs on the TensorFlow Keras backend only, this process has KERAS_BACKEND="
+                f"{keras.backend.backend()}: run with KERAS_BACKEND=tensorflow."
+            )
         self._mtcnn = MTCNN()
         self.upsample = upsample
         self.min_face_size = min_face_size
