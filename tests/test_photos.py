@@ -192,8 +192,20 @@ def test_large_faces_are_still_brought_to_the_lr_size_and_flagged():
     assert side == pytest.approx(512) and flags == ("downsampled",) and lr.shape == (16, 16, 3)
 
 
-def test_keras_model_gives_every_step_landmarks(group, faces):
-    model = build_dic(DICConfig.tiny())
+@pytest.fixture(scope="module")
+def official_tiny(tmp_path_factory):
+    """(DIC tiny with the reference weights loaded from an official-format .npz, the .npz path)."""
+    from tests import reference
+
+    path = tmp_path_factory.mktemp("weights") / "dic_tiny.npz"
+    arrays, meta = reference.load("dic_tiny")
+    np.savez(path, **reference.state_dict(arrays, meta["spec"]))
+    model, _ = inference.load_dic(pytorch_checkpoint=str(path), config=DICConfig.tiny())
+    return model, path
+
+
+def test_keras_model_gives_every_step_landmarks(group, faces, official_tiny):
+    model, _ = official_tiny
     _, results = photo.super_resolve_photo(group[0], faces[:2], inference.KerasPredictor(model), 16)
     lr = np.stack([result.lr for result in results]) / 255.0
     expected = inference.KerasPredictor(model)(lr.astype(np.float32))
@@ -330,17 +342,14 @@ def test_predict_photos_batch_from_checkpoint(group, tmp_path):
             assert np.asarray(Image.open(out / face["lr_file"])).shape == (16, 16, 3)
 
 
-def test_saved_model_and_official_weights_give_the_same_faces(group, detector, tmp_path):
+def test_saved_model_and_official_weights_give_the_same_faces(group, detector, official_tiny, tmp_path):
     """The two other sources predict.py loads: a SavedModel (final step only) and official weights."""
     import tensorflow as tf
 
     from dic_tf.export import serving
-    from tests import reference
 
     Image.fromarray(group[0]).save(tmp_path / "group.png")
-    arrays, meta = reference.load("dic_tiny")
-    np.savez(tmp_path / "dic_tiny.npz", **reference.state_dict(arrays, meta["spec"]))
-    model, _ = inference.load_dic(pytorch_checkpoint=str(tmp_path / "dic_tiny.npz"), config=DICConfig.tiny())
+    model, _ = official_tiny
     module = serving.DICServingModule(model)
     signatures = {"serving_default": module.serve.get_concrete_function()}
     tf.saved_model.save(module, str(tmp_path / "saved"), signatures=signatures)

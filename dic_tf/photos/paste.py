@@ -4,8 +4,9 @@ The photo is upscaled with Pillow bicubic (`upscale_photo`); each SR face
 (in the crop frame of `dic_tf.photos.alignment`) is warped into it with the
 inverse of its similarity transform and blended through a feathered mask
 (`feather_mask`: 1 inside, a smoothstep to 0 over the outer `FEATHER` of the
-crop on each side), so no seam shows. Only the face's bounding rectangle of
-the upscaled photo is touched, so memory per face is bounded by the face.
+crop on each side), so the SR face fades into the upscaled photo. Only the
+face's bounding rectangle of the upscaled photo is touched, so memory per
+face is bounded by the face.
 
 Pixel centres are at integers in every frame: photo pixel `p` is at
 `scale * (p + 0.5) - 0.5` in the upscaled photo.
