@@ -11,7 +11,10 @@ downsample, SR is the model's, bicubic is the LR upsampled with Pillow
 bicubic. PSNR/SSIM on Y follow the official protocol (`dic_tf.metrics`:
 border 8, official SSIM). For comparison the same model and baseline are
 scored on the official crops of the same photos (annotation box, the
-official preparation). Prints one JSON object; writes nothing.
+official preparation), and the geometry of the two crops is compared: the
+side ratio (ours / official), the distance between their centres and the
+mean distance of the annotated 68 landmarks in the two crops (both in HR
+pixels). Prints one JSON object; writes nothing.
 """
 
 import json
@@ -49,7 +52,7 @@ def main(argv):
     faces = sorted(faces, key=lambda face: face.name)[-FLAGS.last:]
     detector = detection.FaceDetector()
     rows = {"aligned": {"sr": [], "bicubic": []}, "official": {"sr": [], "bicubic": []}}
-    missed = []
+    missed, geometry = [], {"side_ratio": [], "centre_offset": [], "landmark_offset": []}
     for face in faces:
         image = preparation.load_image(os.path.join(FLAGS.images_dir, face.name))
         official_hr, _ = preparation.crop_and_resize(image, face.landmarks, face.bbox)
@@ -60,13 +63,25 @@ def main(argv):
         centre = (np.asarray(face.bbox[:2]) + face.bbox[2:]) / 2
         nearest = min(found, key=lambda f: np.linalg.norm((f.box[:2] + f.box[2:]) / 2 - centre))
         transform, _, _, lr = photo.face_lr(image, nearest, predictor.lr_size)
-        aligned_hr = alignment.align_face(image, transform, predictor.lr_size * photo.SCALE)
+        hr_size = predictor.lr_size * photo.SCALE
+        aligned_hr = alignment.align_face(image, transform, hr_size)
+        side = face.bbox[2] - face.bbox[0]
+        geometry["side_ratio"].append(alignment.crop_side(transform, hr_size) / side)
+        ours_centre = alignment.apply(alignment.invert(transform), [(hr_size - 1) / 2] * 2)
+        geometry["centre_offset"].append(np.linalg.norm(ours_centre - centre) * hr_size / side)
+        official_points = (face.landmarks - face.bbox[:2]) * hr_size / side
+        ours_points = alignment.apply(transform, face.landmarks)
+        geometry["landmark_offset"].append(np.linalg.norm(ours_points - official_points, axis=1).mean())
         pairs = (("aligned", aligned_hr, lr), ("official", official_hr, preparation.make_lr(official_hr)))
         for kind, hr, lr_face in pairs:
             sr, _ = photo.run_model(predictor, lr_face[None].astype(np.float32) / 255.0)
             rows[kind]["sr"].append(_scores(inference.to_uint8(sr[0]), hr))
             rows[kind]["bicubic"].append(_scores(preparation.resize_bicubic(lr_face, hr.shape[0]), hr))
     result = {"photos": len(faces), "faces_found": len(faces) - len(missed), "missed": missed}
+    result["geometry"] = {
+        name: {"mean": float(np.mean(values)), "std": float(np.std(values)), "median": float(np.median(values))}
+        for name, values in geometry.items()
+    }
     for kind, methods in rows.items():
         result[kind] = {
             method: {"psnr": float(np.mean([r[0] for r in values])), "ssim": float(np.mean([r[1] for r in values]))}
