@@ -105,9 +105,13 @@ class SavedModelPredictor:
 
 
 class KerasPredictor:
-    """Runs a Keras DIC through the same graph as the export (`DICServingModule`)."""
+    """Runs a Keras DIC through the same graph as the export (`DICServingModule`).
+
+    `model` stays available (e.g. for every step's heatmaps, `dic_tf.photos.photo.run_model`).
+    """
 
     def __init__(self, model, lr_size=DEFAULT_LR_SIZE):
+        self.model = model
         self.lr_size = lr_size
         self._module = DICServingModule(model, lr_size=lr_size)
 

@@ -38,6 +38,8 @@ flags.DEFINE_integer("lr_size", None, "LR side inputs are resized to; default: t
 flags.DEFINE_boolean("landmarks", False, "Also write landmarks.json and landmark overlays.")
 flags.DEFINE_boolean("overwrite", False, "Replace outputs of an earlier run in --output_dir "
                      "(inputs are never overwritten).")
+flags.DEFINE_boolean("photos", False, "Inputs are photos: detect, align, super-resolve and paste "
+                     "back every face (dic_tf.photos; needs mtcnn: pip install 'dic_tf[photos]').")
 FLAGS = flags.FLAGS
 LANDMARKS_FILE = "landmarks.json"
 OVERLAY_DIR = "landmarks"
@@ -111,6 +113,13 @@ def check_flags():
         raise app.UsageError(f"--output_dir={FLAGS.output_dir} is a file, not a folder.")
     if not os.path.isfile(FLAGS.input) and not os.path.isdir(FLAGS.input):
         raise app.UsageError(f"--input={FLAGS.input}: neither a file nor a folder.")
+    if FLAGS.photos:
+        for name in ("landmarks", "overwrite"):
+            if FLAGS[name].present:
+                raise app.UsageError(
+                    f"--{name} does not apply to --photos (photos.json always has the "
+                    "landmarks, and --photos never replaces a file)."
+                )
 
 
 def _predictor():
@@ -137,6 +146,10 @@ def _predict():
     from dic_tf import inference
 
     paths = _inputs()
+    if FLAGS.photos:
+        from dic_tf.photos import batch
+
+        return batch.run(paths, _predictor, FLAGS.output_dir)
     planned = _planned_outputs(paths)
     predictor = _predictor()
     os.makedirs(os.path.join(FLAGS.output_dir, OVERLAY_DIR) if FLAGS.landmarks
