@@ -91,7 +91,7 @@ def test_bad_invocation_is_one_line_and_touches_nothing(scratch, script, args, e
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "DIC_TF_TF_LOGS")}
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, script), *(a.format(s=scratch) for a in args)],
-        capture_output=True, text=True, timeout=180, cwd=scratch, env=env,
+        capture_output=True, text=True, timeout=600, cwd=scratch, env=env,
     )
     lines = result.stderr.splitlines()
     assert result.returncode != 0
