@@ -91,6 +91,13 @@ def _planned_outputs(paths):
 
 def check_flags():
     """Checks the model source and the input before TensorFlow is imported."""
+    if FLAGS.photos:
+        for name in ("landmarks", "overwrite"):
+            if FLAGS[name].present:
+                raise app.UsageError(
+                    f"--{name} does not apply to --photos (photos.json always has the "
+                    "landmarks, and --photos never replaces a file)."
+                )
     sources = [s for s in (FLAGS.saved_model, FLAGS.checkpoint, FLAGS.pytorch_checkpoint) if s]
     if len(sources) != 1:
         raise app.UsageError("Give exactly one of --saved_model, --checkpoint or --pytorch_checkpoint.")
@@ -113,13 +120,6 @@ def check_flags():
         raise app.UsageError(f"--output_dir={FLAGS.output_dir} is a file, not a folder.")
     if not os.path.isfile(FLAGS.input) and not os.path.isdir(FLAGS.input):
         raise app.UsageError(f"--input={FLAGS.input}: neither a file nor a folder.")
-    if FLAGS.photos:
-        for name in ("landmarks", "overwrite"):
-            if FLAGS[name].present:
-                raise app.UsageError(
-                    f"--{name} does not apply to --photos (photos.json always has the "
-                    "landmarks, and --photos never replaces a file)."
-                )
 
 
 def _predictor():
