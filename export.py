@@ -1,59 +1,6 @@
-"""Exports DIC for TF Serving, TFLite and Keras applications.
+"""Exports DIC for TF Serving, TFLite and Keras: see `dic_tf/cli/export.py` (also `dic-tf-export`)."""
 
-    # From a training checkpoint:
-    python export.py --checkpoint=runs/dic/ckpt --export_dir=saved_models/dic
-    # From the authors' checkpoint (the config flags give its architecture):
-    python export.py --pytorch_checkpoint=DIC_CelebA.pth --config=x8 \
-        --export_dir=saved_models/dic --tflite=fp32,fp16,dynamic_int8
-
-Writes `<export_dir>/<version>/` atomically (see dic_tf/export/exporter.py
-for the layout and docs/serving.md for serving it), prints a size/accuracy
-table and stores it in `export_report.json`.
-"""
-
-from absl import app, flags, logging
-
-from dic_tf.flags import config_from_flags, define_config_flags
-
-define_config_flags()
-flags.DEFINE_string("checkpoint", None, "Training checkpoint directory (its own config is used).")
-flags.DEFINE_string("pytorch_checkpoint", None, "Official .pth checkpoint; needs the config flags.")
-flags.DEFINE_string("export_dir", None, "Model base path, e.g. saved_models/dic.", required=True)
-flags.DEFINE_integer("version", None, "Version directory name; default: next integer.")
-flags.DEFINE_integer("lr_size", 16, "LR side of super_resolve_image, warm-up and TFLite.")
-flags.DEFINE_string("model_name", "dic", "TF Serving --model_name stored in the warm-up requests.")
-flags.DEFINE_string("tflite", "", "Comma-separated TFLite variants: fp32, fp16, dynamic_int8.")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if (FLAGS.checkpoint is None) == (FLAGS.pytorch_checkpoint is None):
-        raise app.UsageError("Give exactly one of --checkpoint or --pytorch_checkpoint.")
-    logging.set_verbosity(logging.WARNING)  # TensorFlow's saver logs every shard at INFO.
-    from dic_tf.export import export, format_report
-    from dic_tf.export.tflite import parse_variants
-    from dic_tf.inference import load_dic
-
-    variants = parse_variants(FLAGS.tflite)
-    model, source = load_dic(
-        checkpoint=FLAGS.checkpoint,
-        pytorch_checkpoint=FLAGS.pytorch_checkpoint,
-        config=None if FLAGS.checkpoint else config_from_flags(FLAGS),
-        lr_size=FLAGS.lr_size,
-    )
-    report = export(
-        model,
-        FLAGS.export_dir,
-        version=FLAGS.version,
-        lr_size=FLAGS.lr_size,
-        model_name=FLAGS.model_name,
-        tflite_variants=variants,
-        source=source,
-    )
-    print(format_report(report))
-
+from dic_tf.cli.export import main
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

@@ -1,57 +1,6 @@
-"""Prepares annotated faces into TFRecord shards and a manifest.json.
+"""Prepares annotated faces into TFRecords: see `dic_tf/cli/prepare_data.py` (also `dic-tf-prepare-data`)."""
 
-    python prepare_data.py --images_dir=DIR [--annotations=info.pkl|info.json] \
-        --output_dir=OUT [--num_shards=N] [--skip_bad]
-
-Without --annotations, every `NAME.pts` (300-W format) under --images_dir is
-paired with its image. Every record is validated first; without --skip_bad any
-bad record (missing/unreadable image, wrong landmark count, bbox outside the
-image, ...) fails the run with the full list, and nothing is written.
-"""
-
-import sys
-
-from absl import app, flags
-
-from dic_tf.data import annotations, preparation, tfrecords
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("images_dir", None, "Folder of face images (names in the annotations are relative to it).")
-flags.DEFINE_string("annotations", None, "Info .pkl/.pickle or .json; omit to read .pts files next to the images.")
-flags.DEFINE_string("output_dir", None, "Where shards and manifest.json are written.")
-flags.DEFINE_integer("num_shards", 1, "Number of TFRecord shards.", lower_bound=1)
-flags.DEFINE_bool("skip_bad", False, "Leave bad records out (listed in the manifest) instead of failing.")
-flags.DEFINE_integer("hr_size", preparation.HR_SIZE, "Side of the prepared HR faces.", lower_bound=1)
-flags.DEFINE_integer("scale", preparation.SCALE, "HR / LR side ratio.", lower_bound=1)
-flags.DEFINE_bool("pts_one_based", False, "Subtract 1 from .pts coordinates (original 300-W files count from 1).")
-flags.mark_flags_as_required(["images_dir", "output_dir"])
-
-
-def main(argv):
-    del argv
-    if FLAGS.hr_size % FLAGS.scale:
-        sys.exit(f"prepare_data: --hr_size={FLAGS.hr_size} is not divisible by --scale={FLAGS.scale}")
-    try:
-        manifest = tfrecords.build_dataset(
-            FLAGS.images_dir,
-            FLAGS.annotations,
-            FLAGS.output_dir,
-            num_shards=FLAGS.num_shards,
-            skip_bad=FLAGS.skip_bad,
-            hr_size=FLAGS.hr_size,
-            scale=FLAGS.scale,
-            pts_one_based=FLAGS.pts_one_based,
-            progress=True,
-        )
-    except (annotations.AnnotationError, tfrecords.PreparationError) as error:
-        sys.exit(f"prepare_data: {error}")
-    for skipped in manifest["skipped"]:
-        print(f"skipped {skipped['problem']}")
-    print(
-        f"prepare_data: wrote {manifest['num_examples']} records in {len(manifest['shards'])} shard(s) "
-        f"to {FLAGS.output_dir}; skipped {manifest['num_skipped']} bad record(s)"
-    )
-
+from dic_tf.cli.prepare_data import main
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

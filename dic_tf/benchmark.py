@@ -20,12 +20,15 @@ CPU the process' peak resident set size (cumulative).
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import resource
 import statistics
 import sys
 import time
+
+from dic_tf.config import REMAT_MODES
 
 LR_SIZE = 16
 
@@ -41,11 +44,17 @@ def parse_args(argv):
     parser.add_argument("--jit", action="store_true", help="XLA-compile (TensorFlow; JAX always is)")
     parser.add_argument("--deconv", default="auto", choices=("auto", "subpixel", "transpose"),
                         help="DeconvBlock implementation")
+    parser.add_argument("--remat", default="none",
+                        help="comma-separated DIC remat modes of the training rows (none, blocks, large_maps)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json_out", default=None)
     args = parser.parse_args(argv)
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b]
     args.train_batch_sizes = [int(b) for b in args.train_batch_sizes.split(",") if b]
+    args.remat = [r for r in args.remat.split(",") if r]
+    unknown = [r for r in args.remat if r not in REMAT_MODES]
+    if unknown:
+        parser.error(f"--remat={','.join(unknown)}: expected modes among {', '.join(REMAT_MODES)}.")
     return args
 
 
@@ -161,10 +170,16 @@ def random_batch(config, batch_size, rng):
     }
 
 
-def run(args):
-    """Runs every measurement; returns the JSON-serialisable report."""
-    if "keras" not in sys.modules:
-        os.environ["KERAS_BACKEND"] = args.backend
+def measure_row(args, kind, batch_size, remat):
+    """Times one row in this process; returns (row, environment facts).
+
+    Args:
+        args: the parsed arguments.
+        kind: 'inference' or 'train_step'.
+        batch_size: the batch size.
+        remat: `DIC` rematerialisation ('none', 'blocks', 'large_maps').
+    """
+    os.environ["KERAS_BACKEND"] = args.backend
     import keras
     import numpy as np
 
@@ -181,65 +196,97 @@ def run(args):
         keras.config.set_dtype_policy("mixed_bfloat16")
     runner = (JaxRunner if args.backend == "jax" else TensorFlowRunner)(args.jit)
     config = DICConfig.x8() if args.config == "x8" else DICConfig.tiny()
-    rng = np.random.default_rng(0)
-    rows = []
-
-    def build():
-        keras.utils.set_random_seed(0)
-        model = build_dic(config)
-        for layer in model._flatten_layers():
-            if isinstance(layer, DeconvBlock):
-                layer.implementation = args.deconv
-        return model
-
-    def measure(kind, batch_size, fn):
-        runner.reset_memory()
-        first, times = time_calls(fn, args.repeats)
-        median = statistics.median(times)
-        rows.append({
-            "kind": kind,
-            "batch_size": batch_size,
-            "first_call_s": first,
-            "median_s": median,
-            "min_s": min(times),
-            "images_per_s": batch_size / median,
-            "peak_memory_bytes": int(runner.peak_memory()),
-            "load_average": os.getloadavg()[0],
-        })
-        print(format_row(rows[-1]), file=sys.stderr, flush=True)
-
-    model = build()
-    for batch_size in args.batch_sizes:
+    rng = np.random.default_rng(batch_size)
+    keras.utils.set_random_seed(0)
+    model = build_dic(config, remat=remat)
+    for layer in model._flatten_layers():
+        if isinstance(layer, DeconvBlock):
+            layer.implementation = args.deconv
+    if kind == "inference":
         lr = rng.normal(0, 0.2, (batch_size, LR_SIZE, LR_SIZE, 3)).astype("float32")
-        measure("inference", batch_size, runner.inference(model, lr))
-    for batch_size in args.train_batch_sizes:
-        batch = random_batch(config, batch_size, rng)
-        measure("train_step", batch_size, runner.train_step(build(), batch))
+        fn = runner.inference(model, lr)
+    else:
+        fn = runner.train_step(model, random_batch(config, batch_size, rng))
+    runner.reset_memory()
+    first, times = time_calls(fn, args.repeats)
+    median = statistics.median(times)
+    row = {
+        "kind": kind,
+        "batch_size": batch_size,
+        "remat": remat,
+        "first_call_s": first,
+        "median_s": median,
+        "min_s": min(times),
+        "images_per_s": batch_size / median,
+        "peak_memory_bytes": int(runner.peak_memory()),
+        "load_average": os.getloadavg()[0],
+    }
+    facts = {"device": runner.device, "gpu": runner.gpu, "keras": keras.__version__}
+    return row, facts
+
+
+def _measure_in_child(queue, args, kind, batch_size, remat):
+    try:
+        queue.put(("ok", measure_row(args, kind, batch_size, remat)))
+    except BaseException as error:  # reported by the parent, with the row named
+        queue.put(("error", f"{type(error).__name__}: {error}"))
+
+
+def measure_isolated(args, kind, batch_size, remat):
+    """`measure_row` in a fresh process, so that its peak memory is that row's alone."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_measure_in_child, args=(queue, args, kind, batch_size, remat))
+    child.start()
+    child.join()
+    if child.exitcode != 0 or queue.empty():
+        return {"kind": kind, "batch_size": batch_size, "remat": remat,
+                "error": f"the measuring process ended with exit code {child.exitcode} "
+                         "(killed for memory?)"}, None
+    status, value = queue.get()
+    if status == "error":
+        return {"kind": kind, "batch_size": batch_size, "remat": remat, "error": value}, None
+    return value
+
+
+def run(args):
+    """Runs every measurement, each in its own process; returns the JSON-serialisable report."""
+    os.environ["KERAS_BACKEND"] = args.backend
+    jobs = [("inference", b, "none") for b in args.batch_sizes]
+    jobs += [("train_step", b, r) for r in args.remat for b in args.train_batch_sizes]
+    rows, facts = [], {"device": cpu_name(), "gpu": False, "keras": None}
+    for kind, batch_size, remat in jobs:
+        row, row_facts = measure_isolated(args, kind, batch_size, remat)
+        rows.append(row)
+        facts = row_facts or facts
+        print(format_row(row), file=sys.stderr, flush=True)
     return {
         "backend": args.backend,
-        "device": runner.device,
-        "gpu": runner.gpu,
+        "device": facts["device"],
+        "gpu": facts["gpu"],
         "config": args.config,
         "precision": args.precision,
         "jit": args.jit or args.backend == "jax",
         "deconv": args.deconv,
         "repeats": args.repeats,
         "cpu_count": os.cpu_count(),
-        "keras": keras.__version__,
+        "keras": facts["keras"],
         "python": platform.python_version(),
         "rows": rows,
     }
 
 
 TABLE_HEADER = (
-    "| kind | batch | median ms | min ms | images/s | first call s | peak memory MiB | load |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|"
+    "| kind | batch | remat | median ms | min ms | images/s | first call s | peak memory MiB | load |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|"
 )
 
 
 def format_row(row):
+    if "error" in row:
+        return f"| {row['kind']} | {row['batch_size']} | {row['remat']} | {row['error']} | | | | | |"
     return (
-        f"| {row['kind']} | {row['batch_size']} | {1e3 * row['median_s']:.1f} | "
+        f"| {row['kind']} | {row['batch_size']} | {row['remat']} | {1e3 * row['median_s']:.1f} | "
         f"{1e3 * row['min_s']:.1f} | {row['images_per_s']:.2f} | {row['first_call_s']:.1f} | "
         f"{row['peak_memory_bytes'] / 2**20:.0f} | {row['load_average']:.2f} |"
     )

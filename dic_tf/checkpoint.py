@@ -9,55 +9,36 @@ Layout of a checkpoint directory `<train_dir>/checkpoints/`:
         state.json          step, model config, trainer state (loss scale, ...)
     best.json               {"step", "path", "metric", "value"} of the best one
 
-A checkpoint is written into a temporary sibling directory and renamed into
-place, so a `kill -9` at any moment leaves either the previous checkpoints or
-the new one, never a partial one. `best.json` is replaced atomically and the
-checkpoint it names is never rotated away.
+A checkpoint is written into a temporary sibling directory
+`.ckpt-<step>.tmp-<host>-<pid>-<random>` and renamed into place, so a `kill -9`
+at any moment leaves either the previous checkpoints or the new one, never a
+partial one. `best.json` is replaced atomically and the checkpoint it names is
+never rotated away. Rotation removes only the temporary directories of
+processes on this host that are no longer running (left by a killed run), never
+one that a live process (another worker, another run) is still writing.
 """
 
 import json
 import os
 import re
 import shutil
-import tempfile
+import socket
 
 import numpy as np
 
+from dic_tf import atomic
+
 FORMAT_VERSION = 1
 _CKPT_RE = re.compile(r"^ckpt-(\d{8})$")
+_STAGING_RE = re.compile(r"^\.ckpt-\d{8}\.tmp-(?P<host>.+)-(?P<pid>\d+)-[^-]*$")
 WEIGHTS_FILE = "model.weights.h5"
 OPTIMIZERS_FILE = "optimizers.npz"
 STATE_FILE = "state.json"
 BEST_FILE = "best.json"
 
 
-def _read_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# tempfile creates private (0600/0700) entries; checkpoints get the usual modes.
-_UMASK = _read_umask()
-
-
 def _write_json(path, obj):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    os.chmod(tmp, 0o666 & ~_UMASK)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic.write_json(path, obj, indent=2, sort_keys=True)
 
 
 def list_checkpoints(directory):
@@ -117,8 +98,9 @@ def save_checkpoint(directory, step, model, optimizers, state, keep=3, extra_mod
     final = os.path.join(directory, f"ckpt-{step:08d}")
     if os.path.isfile(os.path.join(final, STATE_FILE)):
         return final
-    tmp = tempfile.mkdtemp(dir=directory, prefix=f".ckpt-{step:08d}.tmp-")
-    os.chmod(tmp, 0o777 & ~_UMASK)
+    tmp = atomic.make_staging_dir(
+        directory, prefix=f".ckpt-{step:08d}.tmp-{socket.gethostname()}-{os.getpid()}-"
+    )
     try:
         model.save_weights(os.path.join(tmp, WEIGHTS_FILE))
         for name, extra in (extra_models or {}).items():
@@ -129,9 +111,9 @@ def save_checkpoint(directory, step, model, optimizers, state, keep=3, extra_mod
             os.fsync(f.fileno())
         full_state = dict(state, step=int(step), format_version=FORMAT_VERSION)
         _write_json(os.path.join(tmp, STATE_FILE), full_state)
-        _fsync_dir(tmp)
+        atomic.fsync_dir(tmp)
         os.rename(tmp, final)
-        _fsync_dir(directory)
+        atomic.fsync_dir(directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -160,8 +142,29 @@ def _rotate(directory, keep):
         if path != protected:
             shutil.rmtree(path, ignore_errors=True)
     for name in os.listdir(directory):
-        if name.startswith(".ckpt-") and ".tmp-" in name:
+        if _is_abandoned_staging(name):
             shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+
+
+def _is_abandoned_staging(name):
+    """Whether `name` is the temporary directory of a process of this host that has ended.
+
+    Directories of other hosts (a shared file system) or of unknown owner are
+    kept: their writer may still be running.
+    """
+    match = _STAGING_RE.match(name)
+    if match is None or match["host"] != socket.gethostname():
+        return False
+    pid = int(match["pid"])
+    if pid == os.getpid():
+        return True  # this process writes one checkpoint at a time: a leftover of a failed save
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def read_state(checkpoint_path):

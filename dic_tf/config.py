@@ -5,6 +5,10 @@ import dataclasses
 # RGB mean of the training faces; the network works on RGB in [0, 1] minus it.
 RGB_MEAN = (0.509, 0.424, 0.378)
 
+# What a DIC training step recomputes in the backward pass instead of storing
+# (`models.dic.REMAT_SCOPES`; the numbers are the same for every mode).
+REMAT_MODES = ("none", "blocks", "large_maps")
+
 
 @dataclasses.dataclass
 class DICConfig:

@@ -37,9 +37,7 @@ SR files are `sr/<stem>.png` (final step) and `steps/step_<t>/<stem>.png`
 """
 
 import dataclasses
-import json
 import os
-import tempfile
 import time
 from typing import Optional
 
@@ -48,6 +46,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from dic_tf import atomic
 from dic_tf import checkpoint as checkpoint_lib
 from dic_tf import landmarks as landmarks_lib
 from dic_tf import metrics, report
@@ -204,28 +203,22 @@ def evaluate_folders(sr_dir, hr_dir, scale=8, ssim_variant="official", progress=
 
 
 def write_results(results, output_dir):
-    """Atomically writes `<output_dir>/results.json` and returns its path."""
+    """Atomically writes `<output_dir>/results.json` (mode 0644 by default); returns its path."""
     os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, RESULTS_FILE)
-    handle, staging = tempfile.mkstemp(prefix=".results.", suffix=".json", dir=output_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(staging, path)
-    except BaseException:
-        os.unlink(staging)
-        raise
+    atomic.write_json(path, results, indent=2, allow_nan=False)
     return path
 
 
-def run_folder_mode(sr_dir, hr_dir, output_dir, scale=8, ssim_variant="official"):
+def run_folder_mode(sr_dir, hr_dir, output_dir, scale=8, ssim_variant="official", progress=True):
     """Evaluates two folders, writes `results.json` and prints a summary.
 
     Returns:
         The results dictionary.
     """
-    results = evaluate_folders(sr_dir, hr_dir, scale=scale, ssim_variant=ssim_variant)
+    results = evaluate_folders(
+        sr_dir, hr_dir, scale=scale, ssim_variant=ssim_variant, progress=progress
+    )
     path = write_results(results, output_dir)
     average = results["average"]
     psnr = "inf" if average["psnr"] is None else f"{average['psnr']:.4f}"
@@ -860,6 +853,8 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
             "Saliency needs the Keras model (--checkpoint or --pytorch_checkpoint); a "
             "SavedModel only exposes its serving signature."
         )
+    report_dir = report_dir or os.path.join(output_dir, REPORT_DIR)
+    check_report_dir(report_dir, output_dir)
     results, records = evaluate_model(
         predictor, test_set, output_dir, scale=scale, ssim_variant=ssim_variant,
         batch_size=batch_size, detector=detector, progress=progress,
@@ -871,7 +866,7 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
             keras_model, test_set, records, saliency_targets, output_dir, batch_size
         )
     report_path = report.write_report(
-        records, report_dir or os.path.join(output_dir, REPORT_DIR),
+        records, report_dir,
         title=f"DIC evaluation: {os.path.basename(str(model_info.get('path', '')))}",
         num_shown=num_shown, protocol=results["protocol"],
         summary_tables=_summary_tables(results),
@@ -880,6 +875,21 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
     path = write_results(results, output_dir)
     _print_model_summary(results, path)
     return results
+
+
+def check_report_dir(report_dir, output_dir):
+    """Refuses a report folder that would replace the outputs or a folder the user made.
+
+    The report folder is replaced as a whole, so it may not be `output_dir`
+    or a folder above it, and must be new, empty or an earlier report.
+    """
+    report_path, output_path = os.path.realpath(report_dir), os.path.realpath(output_dir)
+    if os.path.commonpath([report_path, output_path]) == report_path:
+        raise ValueError(
+            f"--report_dir={report_dir} would replace --output_dir={output_dir} (it is the "
+            "same folder or above it); give a report folder of its own."
+        )
+    report.check_report_dir(report_dir)
 
 
 def _summary_tables(results):

@@ -105,9 +105,13 @@ class SavedModelPredictor:
 
 
 class KerasPredictor:
-    """Runs a Keras DIC through the same graph as the export (`DICServingModule`)."""
+    """Runs a Keras DIC through the same graph as the export (`DICServingModule`).
+
+    `model` stays available (e.g. for every step's heatmaps, `dic_tf.photos.photo.run_model`).
+    """
 
     def __init__(self, model, lr_size=DEFAULT_LR_SIZE):
+        self.model = model
         self.lr_size = lr_size
         self._module = DICServingModule(model, lr_size=lr_size)
 
@@ -122,6 +126,35 @@ def list_images(folder):
         os.path.join(folder, name) for name in os.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name))
     )
+
+
+def output_names(paths):
+    """Distinct PNG file names for input images: `<stem>.png`, or `<name>.png` on a clash.
+
+    Inputs whose stems are unique keep `<stem>.png`; inputs sharing a stem
+    (a.png, a.jpg) keep their whole name (a.png.png, a.jpg.png).
+
+    Example:
+        output_names(["in/a.png", "in/a.jpg", "in/b.jpg"])
+        # -> ["a.png.png", "a.jpg.png", "b.png"]
+
+    Raises:
+        ValueError naming both inputs when two would still share an output.
+    """
+    names = [os.path.basename(path) for path in paths]
+    stems = [os.path.splitext(name)[0] for name in names]
+    outputs = [
+        f"{stem}.png" if stems.count(stem) == 1 else f"{name}.png"
+        for name, stem in zip(names, stems)
+    ]
+    owner = {}
+    for path, output in zip(paths, outputs):
+        if output in owner:
+            raise ValueError(
+                f"{owner[output]} and {path} would both be written as {output}; rename one."
+            )
+        owner[output] = path
+    return outputs
 
 
 def read_rgb(path):

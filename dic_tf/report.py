@@ -13,8 +13,12 @@ step with its landmarks, HR); when attention maps are given, one extra row per
 facial component with the step's attention map overlaid on that step's SR; and
 one row per saliency target with the map overlaid on the LR.
 
+      .dic_tf_report        marker: this folder is a dic_tf report
+
 The folder is built next to `output_dir` and moved into place at the end, so a
-crash never leaves a half-written report behind.
+crash never leaves a half-written report behind. An existing `output_dir` is
+replaced only when it is empty or an earlier report (it has the marker); any
+other folder is refused, never deleted (`check_report_dir`).
 """
 
 import contextlib
@@ -23,15 +27,17 @@ import html
 import os
 import re
 import shutil
-import tempfile
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from dic_tf import atomic
+
 COMPONENTS = ("left eye", "right eye", "nose", "mouth", "contour")
 PLOT_FILE = "psnr_per_step.png"
 STRIPS_DIR = "strips"
+MARKER_FILE = ".dic_tf_report"
 _FONT_SIZE = 11
 _LABEL_HEIGHT = 30
 _SR_LANDMARK_COLOR = (255, 40, 40)
@@ -151,6 +157,7 @@ def write_report(
     """
     records = list(records)
     _check_records(records, sort_metric)
+    check_report_dir(output_dir)
     ranked = sorted(
         records,
         key=lambda r: r.metrics[-1][sort_metric],
@@ -180,6 +187,8 @@ def write_report(
         )
         with open(os.path.join(staging, "index.html"), "w", encoding="utf-8") as f:
             f.write(page)
+        with open(os.path.join(staging, MARKER_FILE), "w", encoding="utf-8") as f:
+            f.write("A dic_tf evaluation report; evaluate.py may replace this folder.\n")
     return os.path.join(output_dir, "index.html")
 
 
@@ -416,22 +425,38 @@ def _html_table(table_id, rows):
     return parts
 
 
+def check_report_dir(path):
+    """Refuses a `path` that `write_report` must not replace.
+
+    Raises:
+        FileExistsError naming `path` when it is a file, or a non-empty folder
+        without the report marker (something the user made).
+    """
+    if not os.path.lexists(path):
+        return
+    if not os.path.isdir(path) or os.path.islink(path):
+        raise FileExistsError(f"{path} exists and is not a folder; the report needs a folder.")
+    if os.listdir(path) and not os.path.isfile(os.path.join(path, MARKER_FILE)):
+        raise FileExistsError(
+            f"{path} is a non-empty folder that is not an earlier dic_tf report "
+            f"(no {MARKER_FILE}); refusing to replace it: give a new or empty folder."
+        )
+
+
 @contextlib.contextmanager
 def _atomic_directory(path):
     """Yields a staging folder next to `path` that replaces `path` on success."""
     parent, base = os.path.split(path)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{base}.", dir=parent)
+    staging = atomic.make_staging_dir(parent, prefix=f".{base}.")
     try:
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    os.chmod(staging, 0o755)
     if not os.path.exists(path):
         os.rename(staging, path)
         return
-    trash = tempfile.mkdtemp(prefix=f".{base}.old.", dir=parent)
+    trash = atomic.make_staging_dir(parent, prefix=f".{base}.old.")
     os.rename(path, os.path.join(trash, base))
     os.rename(staging, path)
     shutil.rmtree(trash, ignore_errors=True)

@@ -86,9 +86,34 @@ def test_metrics_recomputed_from_written_pngs(run, demo):
         assert entry["bicubic"]["psnr"] == pytest.approx(metrics.psnr_y(bicubic, hr), abs=1e-9)
 
 
+def test_results_json_has_the_usual_mode(run):
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(run[0] / "results.json").st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("report_dir", ["out", "out/..", "user"])
+def test_report_dir_never_deletes_user_files(demo, tmp_path, report_dir):
+    """--report_dir equal to (or above) --output_dir, or a user's folder, is refused."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.png").write_bytes(b"the user's")
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "notes.txt").write_text("the user's")
+    result = _run(
+        "evaluate.py", f"--pytorch_checkpoint={demo}/dic_tiny.npz", "--config=tiny",
+        f"--hr_dir={demo}/hr", f"--output_dir={tmp_path / 'out'}",
+        f"--report_dir={tmp_path / report_dir}",
+    )
+    assert result.returncode == 1 and "--report_dir" not in result.stdout
+    assert result.stderr.count("\n") == 1 and "evaluate.py: error:" in result.stderr
+    assert os.listdir(tmp_path / "out") == ["keep.png"]
+    assert os.listdir(tmp_path / "user") == ["notes.txt"]
+
+
 def test_report_and_saliency_files(run):
     out, results, _ = run
     index = out / "report" / "index.html"
+    assert (out / "report" / ".dic_tf_report").is_file()
     assert results["report"] == str(index)
     page = index.read_text()
     for section in ('id="averages"', 'id="best"', 'id="worst"', "psnr_per_step.png",

@@ -77,6 +77,10 @@ def test_one_step_updates_generator_and_discriminator_but_not_the_hourglass(gan)
     assert [int(adam.iterations) for _, _, adam in gan.optimizer.groups] == [1, 1]
 
 
+def test_gan_adams_use_pytorch_epsilon(gan):
+    assert [adam.epsilon for _, _, adam in gan.optimizer.groups] == [1e-8, 1e-8]
+
+
 def test_discriminator_loss_falls_on_an_easy_split(gan):
     rng = np.random.default_rng(3)
     easy = {  # real: high-frequency noise; fake: the generator's smooth x8 output.

@@ -115,14 +115,30 @@ def test_report_without_optional_data(tmp_path):
     assert len(page.sections["best"]) == 3
 
 
-def test_report_replaces_previous_folder(tmp_path):
+def test_report_replaces_previous_report(tmp_path):
     out = tmp_path / "report"
-    out.mkdir()
+    report.write_report([_record(0)], out)
     (out / "stale.txt").write_text("old")
     report.write_report([_record(0)], out)
     assert not (out / "stale.txt").exists()
-    assert (out / "index.html").is_file()
+    assert (out / "index.html").is_file() and (out / report.MARKER_FILE).is_file()
     assert os.listdir(tmp_path) == ["report"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(out).st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_report_never_replaces_a_folder_it_did_not_write(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's")
+    with pytest.raises(FileExistsError, match="not an earlier dic_tf report"):
+        report.write_report([_record(0)], out)
+    assert os.listdir(out) == ["notes.txt"] and sorted(os.listdir(tmp_path)) == ["mine"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    report.write_report([_record(0)], empty)
+    assert (empty / "index.html").is_file()
 
 
 def test_failed_report_keeps_previous_folder(tmp_path, monkeypatch):

@@ -421,3 +421,25 @@ def test_only_the_chief_writes(tmp_path, demo_data, monkeypatch):
     worker.train()
     assert worker.step == 2
     assert sorted(os.listdir(tmp_path / "worker")) == []
+
+
+def test_compile_defaults_use_pytorch_adam_epsilon():
+    task = DICTask(build_dic(MICRO))
+    task.compile()
+    assert [adam.epsilon for _, _, adam in task.optimizer.groups] == [1e-8, 1e-8]
+
+
+def test_diverged_training_is_one_line_through_the_cli(tmp_path):
+    """A run that diverges (an absurd learning rate) ends with one line, no traceback."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), f"--train_dir={tmp_path / 'run'}",
+         "--config=tiny", "--demo_data", "--demo_train_faces=4", "--demo_val_faces=2",
+         "--batch_size=2", "--num_train_steps=4", "--val_every=4", "--learning_rate=1e30",
+         "--max_nonfinite_steps=0", "--noprogress"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert lines[0].startswith("train.py: error: training diverged:")
+    assert "--max_nonfinite_steps=0" in lines[0]

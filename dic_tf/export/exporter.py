@@ -19,12 +19,12 @@ directory is removed, so no partial version is ever visible.
 import json
 import os
 import shutil
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from dic_tf import atomic
 from dic_tf.export import tflite, warmup
 from dic_tf.export.serving import DICServingModule
 
@@ -96,15 +96,13 @@ def export(
             f"Export version directory {final_dir!r} already exists; pick another --version "
             "or leave it unset for the next one."
         )
-    os.makedirs(export_base, exist_ok=True)
-    work_dir = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
+    work_dir = atomic.make_staging_dir(export_base, prefix=f".tmp-{version}-")
     try:
         report = _write_version(
             model, work_dir, lr_size, model_name, tflite_variants, source, version
         )
         report["path"] = os.path.abspath(final_dir)
         _write_json(os.path.join(work_dir, REPORT_FILE), report)
-        os.chmod(work_dir, 0o755)
         os.replace(work_dir, final_dir)
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from dic_tf.config import DICConfig
+from dic_tf.config import REMAT_MODES, DICConfig
 from dic_tf.layers import (
     AttentiveFeedbackBlock,
     ConvBlock,
@@ -17,6 +17,19 @@ from dic_tf.layers import (
 
 # The hourglass pools 4 times at 2x the LR size, so LR sides must divide by 8.
 LR_SIZE_MULTIPLE = 8
+
+# Rematerialisation (`keras.RematScope`) of DIC's layers, by `remat` value:
+#   blocks      every feedback block call (a step's up/down projections and, from
+#               step 1, its attentive fusion): only its 2H x 2W input and output
+#               are kept; the 8x projection maps are recomputed in the backward pass.
+#   large_maps  every layer whose output is larger than one 128x128x48 map (the
+#               projections' and the reconstruction's 8H x 8W maps, per layer).
+REMAT_SCOPES = {
+    "none": {"mode": None},
+    "blocks": {"mode": "list_of_layers", "layer_names": ["first_block", "block"]},
+    "large_maps": {"mode": "larger_than", "output_size_threshold": 128 * 128 * 48},
+}
+assert tuple(REMAT_SCOPES) == REMAT_MODES
 
 
 def check_lr_shape(shape, name="lr"):
@@ -45,6 +58,12 @@ class DIC(keras.Model):
     Inputs: LR faces [B, H, W, 3], RGB in [0, 1] minus `RGB_MEAN`, H and W
     multiples of 8.
 
+    Args:
+        config: `DICConfig` (or its dict); default the paper's x8.
+        remat: what to recompute in the backward pass instead of storing
+            (`REMAT_SCOPES`: 'none', 'blocks' or 'large_maps'). It changes
+            memory and time of a training step, never the numbers.
+
     Returns a dict:
         "sr": list of `num_steps` tensors [B, 8H, 8W, 3] (normalised space).
         "heatmaps": list of `num_steps` tensors [B, 2H, 2W, num_keypoints].
@@ -52,20 +71,24 @@ class DIC(keras.Model):
             merged heatmaps the attentive fusion used at steps 1, 2, ...
     """
 
-    def __init__(self, config=None, **kwargs):
+    def __init__(self, config=None, remat="none", **kwargs):
         super().__init__(**kwargs)
         if isinstance(config, dict):
             config = DICConfig.from_dict(config)
+        if remat not in REMAT_SCOPES:
+            raise ValueError(f"DIC remat={remat!r}; expected one of {', '.join(REMAT_SCOPES)}.")
         self.config = config or DICConfig.x8()
+        self.remat = remat
         c = self.config
         f = c.num_features
         self.conv_in = ConvBlock(4 * f, 3, name="conv_in")
-        self.first_block = FeedbackBlock(f, c.num_groups, c.scale, name="first_block")
-        self.block = AttentiveFeedbackBlock(
-            f, c.num_groups, c.num_fusion_blocks, c.scale, name="block"
-        )
-        self.out = DeconvBlock(f, 8, 4, 2, name="out")
-        self.conv_out = ConvBlock(3, 3, activation=None, name="conv_out")
+        with keras.RematScope(**REMAT_SCOPES[remat]):
+            self.first_block = FeedbackBlock(f, c.num_groups, c.scale, name="first_block")
+            self.block = AttentiveFeedbackBlock(
+                f, c.num_groups, c.num_fusion_blocks, c.scale, name="block"
+            )
+            self.out = DeconvBlock(f, 8, 4, 2, name="out")
+            self.conv_out = ConvBlock(3, 3, activation=None, name="conv_out")
         self.hourglass = FeedbackHourglass(c.hg_num_features, c.num_keypoints, name="hourglass")
 
     def reconstruct(self, upsampled, block_output):
@@ -94,7 +117,7 @@ class DIC(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(config=self.config.to_dict())
+        config.update(config=self.config.to_dict(), remat=self.remat)
         return config
 
     @classmethod
@@ -102,8 +125,16 @@ class DIC(keras.Model):
         return cls(**config)
 
 
-def build_dic(config=None, lr_size=16):
-    """Builds DIC (weights created) for `config` (default: the paper's x8)."""
-    model = DIC(config or DICConfig.x8())
+def build_dic(config=None, lr_size=16, remat="none"):
+    """Builds DIC (weights created) for `config` (default: the paper's x8).
+
+    Example:
+
+    ```python
+    model = build_dic(DICConfig.tiny(), remat="blocks")
+    outputs = model(keras.ops.zeros((2, 16, 16, 3)))   # outputs["sr"][-1]: [2, 128, 128, 3]
+    ```
+    """
+    model = DIC(config or DICConfig.x8(), remat=remat)
     model(ops.zeros((1, lr_size, lr_size, 3)))
     return model

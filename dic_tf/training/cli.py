@@ -1,6 +1,9 @@
 """Turns train.py's flags into a training run of `--mode` (`dic_tf.training.run`)."""
 
 import os
+import shutil
+import sys
+import tempfile
 
 import keras
 
@@ -8,7 +11,7 @@ from dic_tf.data import augment as augment_lib
 from dic_tf.flags import config_from_flags
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
-from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
+from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun, is_chief
 
 AUGMENTATIONS = {"none": None, "celeba": augment_lib.CELEBA, "helen": augment_lib.HELEN}
 
@@ -72,17 +75,33 @@ def configs_from_flags(flags):
 
 
 def run_from_flags(flags):
-    """Builds the run described by the flags, trains it and prints the final table."""
+    """Builds the run described by the flags, trains it and prints the final table.
+
+    Under `--strategy=multi_worker` only the chief writes into `--train_dir`
+    (`TrainingRun`); every other worker generates `--demo_data` into a scratch
+    folder that it deletes at the end, and reads the chief's checkpoints to resume.
+    """
     if flags.deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
     if flags.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(f"mixed_{flags.mixed_precision}")
+    strategy = make_strategy(flags.strategy)
+    scratch = None if is_chief(strategy) else tempfile.mkdtemp(prefix="dic_tf-worker-")
+    try:
+        return _run(flags, strategy, scratch)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(flags, strategy, scratch):
     train_data, val_data = flags.train_data, flags.val_data
     if flags.demo_data:
         train_data, val_data = prepare_demo_data(
-            os.path.join(flags.train_dir, "demo_data"), flags.demo_train_faces, flags.demo_val_faces
+            os.path.join(scratch or flags.train_dir, "demo_data"),
+            flags.demo_train_faces, flags.demo_val_faces,
         )
     if not train_data:
         raise ValueError("Give --train_data (a prepared dataset folder) or --demo_data.")
@@ -93,16 +112,6 @@ def run_from_flags(flags):
         path = flags[name].value
         if path and not os.path.exists(path):
             raise FileNotFoundError(f"--{name}={path} does not exist.")
-    if flags.hg_init and flags.mode != "dic":
-        raise ValueError(
-            f"--hg_init initialises DIC's hourglass (--mode=dic); --mode={flags.mode} "
-            "does not use it."
-        )
-    if flags.mixed_precision == "float16" and flags.mode == "dicgan":
-        raise ValueError(
-            "--mixed_precision=float16 (loss scaling) is not implemented for --mode=dicgan; "
-            "use bfloat16 or none."
-        )
     model_config, train_config = configs_from_flags(flags)
     run = RunConfig(
         train_dir=flags.train_dir,
@@ -119,13 +128,13 @@ def run_from_flags(flags):
         num_val_images=flags.num_val_images,
         ssim_variant=flags.ssim,
         hg_init=flags.hg_init,
+        init=flags.init,
+        remat=flags.remat,
         init_checkpoint=flags.init_checkpoint,
         feature_extractor=flags.feature_extractor,
         max_nonfinite_steps=flags.max_nonfinite_steps,
         jit_compile=flags.jit_compile,
-        progress=flags.progress,
+        progress=flags.progress and sys.stderr.isatty(),  # no bar flooding a log file
     )
-    training = TrainingRun(
-        model_config, train_config, run, make_strategy(flags.strategy), mode=flags.mode
-    )
+    training = TrainingRun(model_config, train_config, run, strategy, mode=flags.mode)
     return training.train()

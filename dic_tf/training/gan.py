@@ -126,9 +126,9 @@ def make_gan_task(model_config, train_config, run):
     c = train_config
     features = build_lightcnn("features")
     source = init.load_feature_extractor(features, run.feature_extractor)
-    task = DICGANTask(build_dic(model_config), build_lightcnn("discriminator"), features,
-                      c.feature_weight, c.gan_weight, pixel_weight=c.pixel_weight,
-                      heatmap_weight=c.heatmap_weight, pixel_loss_mode=c.pixel_loss_mode)
+    generator = build_dic(model_config, remat=run.remat)
+    task = DICGANTask(generator, build_lightcnn("discriminator"), features, c.feature_weight,
+                      c.gan_weight, pixel_weight=c.pixel_weight, pixel_loss_mode=c.pixel_loss_mode)
     task.feature_source = source
     task.compile(learning_rate=c.learning_rate, d_learning_rate=c.d_learning_rate,
                  lr_milestones=c.lr_milestones, lr_gamma=c.lr_gamma, jit_compile=run.jit_compile)

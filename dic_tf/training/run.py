@@ -24,6 +24,7 @@ from dic_tf import checkpoint
 from dic_tf.data import records, sample
 from dic_tf.data.pydataset import FacePyDataset
 from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass
+from dic_tf.models.initialization import initialize
 from dic_tf.training import init
 from dic_tf.training.callbacks import TrainingCallback, read_metrics, truncate_metrics
 from dic_tf.training.tasks import PAPER_MILESTONES, DICTask, LandmarkTask
@@ -65,6 +66,8 @@ class RunConfig:
     num_val_images: int = None
     ssim_variant: str = "official"
     hg_init: str = None
+    init: str = "kaiming"
+    remat: str = "blocks"
     init_checkpoint: str = None
     feature_extractor: str = None
     max_nonfinite_steps: int = 20
@@ -76,7 +79,7 @@ def make_task(mode, model_config, train_config, run):
     """The compiled task of `--mode` (build it inside the strategy scope)."""
     c = train_config
     if mode == "dic":
-        task = DICTask(build_dic(model_config), c.pixel_weight, c.heatmap_weight,
+        task = DICTask(build_dic(model_config, remat=run.remat), c.pixel_weight, c.heatmap_weight,
                        c.pixel_loss_mode)
         task.compile(learning_rate=c.learning_rate, lr_milestones=c.lr_milestones,
                      lr_gamma=c.lr_gamma, release_hourglass_step=c.release_hourglass_step,
@@ -178,7 +181,7 @@ class TrainingRun:
         latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             for loaded in self.initialise():
-                print(f"Initialised from {loaded}.")
+                print(f"Initialised: {loaded}")
             if self.chief:
                 self._write_run_info()
             return
@@ -209,9 +212,17 @@ class TrainingRun:
         print(f"Resumed from {latest} at step {self.step}.")
 
     def initialise(self):
-        """Loads the weights a fresh run starts from; returns descriptions."""
-        if self.mode == "dic" and self.run.hg_init:
-            return [init.load_hourglass_init(self.model.hourglass, self.run.hg_init)]
+        """Initialises a fresh run's weights; returns descriptions.
+
+        dic: `run.init` on every convolution (the hourglass too unless
+        `--hg_init` then loads it), then `--hg_init`; dicgan: the task's
+        generator and feature extractor.
+        """
+        if self.mode == "dic":
+            loaded = [initialize(self.model, self.run.init, bool(self.run.hg_init))]
+            if self.run.hg_init:
+                loaded.append(init.load_hourglass_init(self.model.hourglass, self.run.hg_init))
+            return loaded
         if self.mode == "dicgan":
             return self.task.initialise(self.run)
         return []

@@ -1,0 +1,67 @@
+"""Atomic writes with the usual permissions (what `tempfile` does not give).
+
+`tempfile.mkstemp`/`mkdtemp` create private entries (0600/0700); a file or
+folder renamed into place from them would keep those modes. These helpers
+give staged entries the modes `open`/`os.makedirs` would (0666/0777 minus the
+umask, 0644/0755 by default) before they are renamed into place.
+
+Example:
+    write_json("out/results.json", {"psnr": 27.1}, indent=2)
+    staging = make_staging_dir("out", prefix=".report.")   # 0755, renamed later
+"""
+
+import json
+import os
+import tempfile
+
+
+def _read_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+FILE_MODE = 0o666 & ~UMASK
+DIR_MODE = 0o777 & ~UMASK
+
+
+def make_staging_dir(parent, prefix):
+    """A new folder inside `parent` (created if needed) with the usual folder mode."""
+    os.makedirs(parent, exist_ok=True)
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    os.chmod(path, DIR_MODE)
+    return path
+
+
+def fsync_dir(path):
+    """Flushes a folder's entries (renames into it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json(path, obj, **dump_kwargs):
+    """Writes `obj` as JSON (plus a newline) to `path` atomically, mode 0666 minus umask.
+
+    Args:
+        path: destination; its folder must exist.
+        obj: JSON-serialisable value.
+        **dump_kwargs: passed to `json.dump` (indent, sort_keys, allow_nan, ...).
+    """
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, **dump_kwargs)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

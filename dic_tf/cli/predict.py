@@ -1,0 +1,196 @@
+"""Super-resolves face crops (one image or a folder) with DIC.
+
+    python predict.py --saved_model=saved_models/dic --input=faces/ --output_dir=out --landmarks
+    python predict.py --checkpoint=runs/dic/ckpt --input=face.png --output_dir=out
+    python predict.py --pytorch_checkpoint=DIC_CelebA.pth --config=x8 --input=faces/ --output_dir=out
+
+Crops of any size are resized to the LR size with Pillow bicubic (as the data
+preparation). For each input `<stem>.<ext>` it writes `<stem>.png` (the x8 SR
+face; inputs sharing a stem, such as a.png and a.jpg, keep their whole name:
+`a.png.png`, `a.jpg.png`) and, with --landmarks, `landmarks/<same name>` (SR
+with the landmarks drawn) plus one `landmarks.json` for the run:
+
+    {"<input file name>": {"sr_file": "a.png", "overlay_file": "landmarks/a.png",
+                           "landmarks": [[x, y], ...]}, ...}
+
+with (x, y) in SR pixels (see dic_tf/export/serving.py for the peak rule).
+An input is never overwritten, and an existing output only with --overwrite;
+both are checked before the model is loaded. Unreadable files are reported and
+skipped; the exit status is non-zero only if no image could be processed.
+"""
+
+import os
+import sys
+
+from absl import app, flags
+
+from dic_tf import atomic
+from dic_tf.cli import runner
+from dic_tf.flags import config_from_flags, define_config_flags
+
+define_config_flags()
+flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
+flags.DEFINE_string("output_dir", None, "Folder for the SR images (created).", required=True)
+flags.DEFINE_string("saved_model", None, "Export base path or version directory.")
+flags.DEFINE_string("checkpoint", None, "Training checkpoint directory.")
+flags.DEFINE_string("pytorch_checkpoint", None, "Official .pth checkpoint; needs the config flags.")
+flags.DEFINE_integer("lr_size", None, "LR side inputs are resized to; default: the export's, else 16.")
+flags.DEFINE_boolean("landmarks", False, "Also write landmarks.json and landmark overlays.")
+flags.DEFINE_boolean("overwrite", False, "Replace outputs of an earlier run in --output_dir "
+                     "(inputs are never overwritten).")
+flags.DEFINE_boolean("photos", False, "Inputs are photos: detect, align, super-resolve and paste "
+                     "back every face (dic_tf.photos; needs mtcnn: pip install 'dic_tf[photos]').")
+FLAGS = flags.FLAGS
+LANDMARKS_FILE = "landmarks.json"
+OVERLAY_DIR = "landmarks"
+
+
+def _inputs():
+    from dic_tf import inference
+
+    paths = inference.list_images(FLAGS.input) if os.path.isdir(FLAGS.input) else [FLAGS.input]
+    if not paths:
+        raise app.UsageError(
+            f"--input={FLAGS.input}: no image files ({', '.join(inference.IMAGE_EXTENSIONS)})."
+        )
+    return paths
+
+
+def _planned_outputs(paths):
+    """[(input, SR path, overlay path or None)] after checking that nothing is lost."""
+    from dic_tf.inference import output_names
+
+    try:
+        names = output_names(paths)
+    except ValueError as error:
+        raise app.UsageError(f"--input={FLAGS.input}: {error}") from error
+    planned = [
+        (path, os.path.join(FLAGS.output_dir, name),
+         os.path.join(FLAGS.output_dir, OVERLAY_DIR, name) if FLAGS.landmarks else None)
+        for path, name in zip(paths, names)
+    ]
+    targets = [p for _, sr, overlay in planned for p in (sr, overlay) if p]
+    if FLAGS.landmarks:
+        targets.append(os.path.join(FLAGS.output_dir, LANDMARKS_FILE))
+    existing = [t for t in targets if os.path.lexists(t)]
+    for target in existing:
+        for path in paths:
+            if os.path.samefile(target, path):
+                raise app.UsageError(
+                    f"--output_dir={FLAGS.output_dir}: writing {target} would overwrite the input "
+                    f"{path}; choose another --output_dir."
+                )
+    if existing and not FLAGS.overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise app.UsageError(
+            f"--output_dir={FLAGS.output_dir} already holds {existing[0]}{more}; give a new "
+            "folder, or --overwrite to replace earlier outputs."
+        )
+    return planned
+
+
+def check_flags():
+    """Checks the model source and the input before TensorFlow is imported."""
+    if FLAGS.photos:
+        for name in ("landmarks", "overwrite"):
+            if FLAGS[name].present:
+                raise app.UsageError(
+                    f"--{name} does not apply to --photos (photos.json always has the "
+                    "landmarks, and --photos never replaces a file)."
+                )
+    sources = [s for s in (FLAGS.saved_model, FLAGS.checkpoint, FLAGS.pytorch_checkpoint) if s]
+    if len(sources) != 1:
+        raise app.UsageError("Give exactly one of --saved_model, --checkpoint or --pytorch_checkpoint.")
+    for name in ("saved_model", "checkpoint"):
+        if FLAGS[name].value and not os.path.isdir(FLAGS[name].value):
+            raise app.UsageError(f"--{name}={FLAGS[name].value}: no such folder.")
+    if FLAGS.pytorch_checkpoint and not os.path.isfile(FLAGS.pytorch_checkpoint):
+        raise app.UsageError(f"--pytorch_checkpoint={FLAGS.pytorch_checkpoint}: no such file.")
+    config_given = runner.given_config_flags()
+    if not FLAGS.pytorch_checkpoint and config_given:
+        raise app.UsageError(
+            f"--{config_given[0]} describes an official checkpoint (--pytorch_checkpoint); "
+            f"--{'saved_model' if FLAGS.saved_model else 'checkpoint'} brings its own."
+        )
+    if FLAGS.pytorch_checkpoint:
+        config_from_flags(FLAGS)  # DICConfig checks its fields
+    if FLAGS.lr_size is not None and (FLAGS.lr_size < 8 or FLAGS.lr_size % 8):
+        raise app.UsageError(f"--lr_size={FLAGS.lr_size}: expected a positive multiple of 8.")
+    if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
+        raise app.UsageError(f"--output_dir={FLAGS.output_dir} is a file, not a folder.")
+    if not os.path.isfile(FLAGS.input) and not os.path.isdir(FLAGS.input):
+        raise app.UsageError(f"--input={FLAGS.input}: neither a file nor a folder.")
+
+
+def _predictor():
+    from dic_tf import inference
+
+    if FLAGS.saved_model:
+        predictor = inference.SavedModelPredictor(FLAGS.saved_model)
+        if FLAGS.lr_size:
+            predictor.lr_size = FLAGS.lr_size
+        return predictor
+    lr_size = FLAGS.lr_size or inference.DEFAULT_LR_SIZE
+    model, _ = inference.load_dic(
+        checkpoint=FLAGS.checkpoint,
+        pytorch_checkpoint=FLAGS.pytorch_checkpoint,
+        config=None if FLAGS.checkpoint else config_from_flags(FLAGS),
+        lr_size=lr_size,
+    )
+    return inference.KerasPredictor(model, lr_size)
+
+
+def _predict():
+    from tqdm import tqdm
+
+    from dic_tf import inference
+
+    paths = _inputs()
+    if FLAGS.photos:
+        from dic_tf.photos import batch
+
+        return batch.run(paths, _predictor, FLAGS.output_dir)
+    planned = _planned_outputs(paths)
+    predictor = _predictor()
+    os.makedirs(os.path.join(FLAGS.output_dir, OVERLAY_DIR) if FLAGS.landmarks
+                else FLAGS.output_dir, exist_ok=True)
+    landmarks, failures, renamed = {}, [], []
+    show_bar = len(paths) > 1 and sys.stderr.isatty()
+    for path, sr_path, overlay_path in tqdm(planned, desc="super-resolving", unit="image",
+                                            disable=not show_bar):
+        name = os.path.basename(path)
+        try:
+            lr = inference.to_lr(inference.read_rgb(path), predictor.lr_size)
+        except inference.ImageReadError as error:
+            tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
+            failures.append(name)
+            continue
+        outputs = predictor(lr[None])
+        sr = inference.to_uint8(outputs["sr"][0])
+        inference.write_png(sr_path, sr)
+        sr_file = os.path.basename(sr_path)
+        if sr_file != os.path.splitext(name)[0] + ".png":
+            renamed.append(f"{name} -> {sr_file}")
+        if FLAGS.landmarks:
+            points = outputs["landmarks"][0]
+            inference.write_png(overlay_path, inference.draw_landmarks(sr, points))
+            landmarks[name] = {"sr_file": sr_file, "overlay_file": f"{OVERLAY_DIR}/{sr_file}",
+                               "landmarks": points.tolist()}
+    done = len(paths) - len(failures)
+    written = [f"SR faces in {FLAGS.output_dir}"]
+    if FLAGS.landmarks:
+        landmarks_path = os.path.join(FLAGS.output_dir, LANDMARKS_FILE)
+        atomic.write_json(landmarks_path, landmarks, indent=1)
+        written.append(f"overlays in {os.path.join(FLAGS.output_dir, OVERLAY_DIR)}, "
+                       f"points in {landmarks_path}")
+    print(f"{done} of {len(paths)} image(s) written: {'; '.join(written)}")
+    if renamed:
+        print(f"inputs sharing a name keep their extension: {', '.join(renamed)}")
+    if failures:
+        print(f"skipped: {', '.join(failures)}")
+    return 0 if done else 1
+
+
+def main():
+    """Entry point of `python predict.py` and the `dic-tf-predict` command."""
+    runner.run(check_flags, _predict, doc=__doc__)

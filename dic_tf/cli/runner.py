@@ -1,0 +1,125 @@
+"""What every entry point shares: flag parsing, one-line errors, a quiet TensorFlow.
+
+`run(check, main)` parses the flags, calls `check()` (cheap validation, no
+TensorFlow), imports TensorFlow with its C++ start-up lines (CUDA stubs, CPU
+features, oneDNN) hidden, then calls `main()`. A flag error, an
+`app.UsageError` or one of the expected errors becomes one line on stderr,
+`<program>: error: <message>`, and exit status 1 (2 for flag syntax); no
+traceback. `DIC_TF_TF_LOGS=1` shows TensorFlow's start-up lines.
+
+Example:
+    def check():
+        if FLAGS.batch_size < 1:
+            raise app.UsageError(f"--batch_size={FLAGS.batch_size}: expected >= 1.")
+
+    def main():
+        ...
+
+    run(check, main)
+"""
+
+import contextlib
+import dataclasses
+import os
+import sys
+
+from absl import app, flags
+
+TF_LOGS_ENV = "DIC_TF_TF_LOGS"
+EXPECTED_ERRORS = (app.UsageError, ValueError, OSError, ImportError)
+"""Errors of bad input: their message names the flag or file."""
+
+
+def given_config_flags(exclude=()):
+    """The `--config`/DICConfig field flags the user gave (command line or flagfile)."""
+    from dic_tf.config import DICConfig
+
+    names = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
+    return [name for name in names if name not in exclude and flags.FLAGS[name].present]
+
+
+def program():
+    """The name the user typed: `train.py`, `dic-tf-train`, ..."""
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "dic_tf"
+
+
+def fail(message, status=1):
+    """Prints `<program>: error: <message>` on stderr and exits with `status`."""
+    sys.stdout.flush()
+    print(f"{program()}: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Points file descriptor 2 at /dev/null (C++ logs bypass `sys.stderr`)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow and Keras and finds the devices without their start-up lines.
+
+    With `DIC_TF_TF_LOGS=1` nothing is hidden. Errors still surface: an
+    import error is raised after stderr is restored.
+    """
+    if os.environ.get(TF_LOGS_ENV) == "1":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _stderr_silenced():
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+
+
+def _print_help(doc):
+    print((doc or "").strip() + "\n")
+    by_module = flags.FLAGS.flags_by_module_dict()
+    for module in sorted(by_module):
+        if module.startswith("dic_tf"):
+            print(flags.FLAGS.module_help(module) + "\n")
+
+
+def _parse(doc, argv):
+    if any(arg in ("-h", "--help", "--helpshort", "-?") for arg in argv[1:]):
+        _print_help(doc)
+        sys.exit(0)
+    try:
+        remaining = flags.FLAGS(argv)
+    except flags.Error as error:
+        fail(" ".join(str(error).split()), status=2)
+    if len(remaining) > 1:
+        fail(f"unexpected arguments {remaining[1:]} (every option is a --flag).", status=2)
+    return remaining
+
+
+def run(check, main, doc=None, errors=EXPECTED_ERRORS):
+    """Parses the flags, runs `check()` then `main()`, answering bad input with one line.
+
+    Args:
+        check: callable validating the flags without TensorFlow (fast failure).
+        main: callable doing the work; its return value is the exit status.
+        doc: text of `--help` (the entry point's docstring).
+        errors: exception types reported as one line instead of a traceback.
+    """
+
+    def guarded(argv):
+        del argv
+        try:
+            check()
+            import_tensorflow_quietly()
+            return main()
+        except errors as error:
+            fail(" ".join(str(error).split()) or type(error).__name__)
+
+    app.run(guarded, flags_parser=lambda argv: _parse(doc, argv))

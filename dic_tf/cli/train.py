@@ -1,0 +1,159 @@
+"""Trains DIC, DICGAN or a landmark network (later flags override a flagfile).
+
+The three stages of the paper (docs/training.md):
+    python train.py --flagfile=configs/hg_pretrain.flags   # --mode=hg_pretrain
+    python train.py --flagfile=configs/x8.flags            # --mode=dic
+    python train.py --flagfile=configs/x8_gan.flags        # --mode=dicgan
+and the landmark evaluator of evaluate.py: --flagfile=configs/hg_eval.flags.
+
+The embedded demo (synthetic faces, small model, a few minutes on a CPU):
+    python train.py --flagfile=configs/demo.flags
+"""
+
+from absl import app, flags
+
+from dic_tf.cli import runner
+from dic_tf.flags import config_from_flags, define_config_flags
+
+define_config_flags()
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("mode", "dic", ["dic", "hg_pretrain", "hg_eval", "dicgan"],
+                  "What to train: DIC, its feedback hourglass alone on HR faces, the "
+                  "stacked-hourglass landmark evaluator, or DICGAN.")
+flags.DEFINE_string("train_dir", None, "Run directory: checkpoints, logs, metrics.jsonl.")
+flags.DEFINE_string("train_data", None, "Prepared training set (folder with manifest.json).")
+flags.DEFINE_string("val_data", None, "Prepared validation set (folder with manifest.json).")
+flags.DEFINE_boolean("demo_data", False, "Generate and use the embedded synthetic faces.")
+flags.DEFINE_integer("demo_train_faces", 600, "Synthetic training faces (--demo_data).")
+flags.DEFINE_integer("demo_val_faces", 32, "Synthetic validation faces (--demo_data).")
+flags.DEFINE_integer("batch_size", 8, "Global batch size.")
+flags.DEFINE_integer("num_train_steps", 150_000, "Optimizer steps.")
+flags.DEFINE_float("learning_rate", 1e-4, "Adam learning rate (the generator's in dicgan).")
+flags.DEFINE_float("d_learning_rate", 1e-4, "dicgan: the discriminator's Adam learning rate.")
+flags.DEFINE_list("lr_milestones", ["10000", "20000", "40000", "80000"], "Steps of x lr_gamma.")
+flags.DEFINE_float("lr_gamma", 0.5, "Learning-rate decay at each milestone.")
+flags.DEFINE_float("pixel_weight", 1.0, "Weight of each step's L1 image loss.")
+flags.DEFINE_float("heatmap_weight", 0.1, "Weight of each step's heatmap MSE.")
+flags.DEFINE_float("feature_weight", 0.1, "dicgan: weight of the LightCNN feature L1 (final step).")
+flags.DEFINE_float("gan_weight", 0.005, "dicgan: weight of the generator's GAN loss (final step).")
+flags.DEFINE_enum("pixel_loss_mode", "every_step", ["every_step", "final_only"],
+                  "'every_step' (the paper: step t's image) or 'final_only' (the authors' "
+                  "DICGAN code: the final image, counted once per step).")
+flags.DEFINE_integer("release_hourglass_step", 2000, "Step from which the hourglass trains.")
+flags.DEFINE_string("hg_init", None, "dic: DIC's hourglass from an --mode=hg_pretrain run "
+                    "(train dir or checkpoint) or official weights (FB_HG_68_CelebA.pth/.npz).")
+flags.DEFINE_enum("init", "kaiming", ["kaiming", "torch_default"],
+                  "dic: initialisation of a fresh DIC, applied before --hg_init: the authors' "
+                  "kaiming normal (fan_in, zero bias) or PyTorch's default. Without --hg_init "
+                  "the hourglass keeps PyTorch's default init (kaiming makes it diverge).")
+flags.DEFINE_enum("remat", "blocks", ["none", "blocks", "large_maps"],
+                  "dic, dicgan: recompute activations in the backward pass instead of storing "
+                  "them: 'blocks' (each feedback block, i.e. a step's 8x up/down projections), "
+                  "'large_maps' (every layer whose output exceeds a 128x128x48 map) or 'none'. "
+                  "Same gradients, less memory (docs/performance.md).")
+flags.DEFINE_string("init_checkpoint", None, "dicgan: the DIC it starts from: our DIC run "
+                    "(train dir or checkpoint) or the official DIC_CelebA.pth/.npz.")
+flags.DEFINE_string("feature_extractor", None, "dicgan (required): LightCNN-9 weights of the "
+                    "feature loss, e.g. LightCNN_feature.pth (or .npz).")
+flags.DEFINE_integer("num_stacks", 4, "hg_eval: hourglass stacks of the landmark evaluator.")
+flags.DEFINE_enum("augment", "none", ["none", "celeba", "helen"], "Training augmentations.")
+flags.DEFINE_integer("seed", 0, "Seed of the initialisation and the data order.")
+flags.DEFINE_integer("val_every", 2000, "Validate (and checkpoint) every N steps.")
+flags.DEFINE_integer("checkpoint_every", 5000, "Checkpoint every N steps.")
+flags.DEFINE_integer("keep_checkpoints", 3, "Most recent checkpoints kept (plus the best).")
+flags.DEFINE_integer("log_every", 50, "TensorBoard training scalars every N steps.")
+flags.DEFINE_integer("num_val_images", None, "Validate on the first N images only.")
+flags.DEFINE_enum("ssim", "official", ["official", "standard"], "SSIM variant of validation.")
+flags.DEFINE_integer("max_nonfinite_steps", 20, "Stop after this many skipped non-finite steps.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy (multi_worker reads TF_CONFIG).")
+flags.DEFINE_enum("mixed_precision", "none", ["none", "bfloat16", "float16"],
+                  "Mixed precision policy; float16 uses dynamic loss scaling.")
+flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_boolean("progress", True, "Show the progress bar.")
+flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism.")
+
+
+# Flags that only one --mode (or --demo_data) uses; given with another, they are refused.
+_MODE_FLAGS = {
+    "hg_init": ("dic",),
+    "init": ("dic",),
+    "remat": ("dic", "dicgan"),
+    "release_hourglass_step": ("dic",),
+    "init_checkpoint": ("dicgan",),
+    "feature_extractor": ("dicgan",),
+    "d_learning_rate": ("dicgan",),
+    "feature_weight": ("dicgan",),
+    "gan_weight": ("dicgan",),
+    "pixel_weight": ("dic", "dicgan"),
+    "heatmap_weight": ("dic", "dicgan"),
+    "pixel_loss_mode": ("dic", "dicgan"),
+    "num_stacks": ("hg_eval",),
+}
+# DICConfig fields the landmark networks do not have (they use hg_num_features, num_keypoints
+# and, for hg_pretrain, num_steps).
+_SR_ONLY_CONFIG_FIELDS = ("num_features", "num_groups", "num_fusion_blocks", "detach_attention")
+_AT_LEAST_ONE = ("batch_size", "num_train_steps", "val_every", "checkpoint_every",
+                 "keep_checkpoints", "log_every", "num_val_images", "demo_train_faces",
+                 "demo_val_faces", "num_stacks")
+
+
+def check_flags():
+    """Refuses out-of-range values and flags that do not apply to --mode (no TensorFlow)."""
+    if not FLAGS.train_dir:
+        raise app.UsageError("--train_dir is required: the run directory (checkpoints, logs).")
+    for name in _AT_LEAST_ONE:
+        value = FLAGS[name].value
+        if value is not None and value < 1:
+            raise app.UsageError(f"--{name}={value}: expected an integer >= 1.")
+    for name in ("learning_rate", "d_learning_rate", "lr_gamma"):
+        if not FLAGS[name].value > 0:
+            raise app.UsageError(f"--{name}={FLAGS[name].value}: expected a number > 0.")
+    for name in ("pixel_weight", "heatmap_weight", "feature_weight", "gan_weight",
+                 "release_hourglass_step", "max_nonfinite_steps"):
+        if not FLAGS[name].value >= 0:
+            raise app.UsageError(f"--{name}={FLAGS[name].value}: expected a value >= 0.")
+    for name, modes in _MODE_FLAGS.items():
+        if FLAGS[name].present and FLAGS.mode not in modes:
+            raise app.UsageError(
+                f"--{name} applies to --mode={'/'.join(modes)} only, not --mode={FLAGS.mode}; "
+                "remove it."
+            )
+    if FLAGS.mode in ("hg_pretrain", "hg_eval"):
+        for name in _SR_ONLY_CONFIG_FIELDS:
+            if FLAGS[name].present:
+                raise app.UsageError(
+                    f"--{name} configures DIC's SR branch; --mode={FLAGS.mode} trains a "
+                    "landmark network only. Remove it."
+                )
+    if FLAGS.mixed_precision == "float16" and FLAGS.mode == "dicgan":
+        raise app.UsageError("--mixed_precision=float16 (loss scaling) is not implemented for "
+                             "--mode=dicgan; use bfloat16 or none.")
+    if FLAGS.mode == "dicgan" and not FLAGS.feature_extractor:
+        raise app.UsageError("--mode=dicgan needs --feature_extractor (LightCNN-9 weights).")
+    if FLAGS.demo_data and (FLAGS.train_data or FLAGS.val_data):
+        raise app.UsageError("--demo_data generates the data; it cannot be combined with "
+                             "--train_data/--val_data.")
+    for name in ("demo_train_faces", "demo_val_faces"):
+        if FLAGS[name].present and not FLAGS.demo_data:
+            raise app.UsageError(f"--{name} applies to --demo_data only.")
+    if FLAGS.num_val_images is not None and not (FLAGS.val_data or FLAGS.demo_data):
+        raise app.UsageError("--num_val_images applies to a validation set: give --val_data.")
+    if not FLAGS.demo_data and not FLAGS.train_data:
+        raise app.UsageError("Give --train_data (a prepared dataset folder) or --demo_data.")
+    config_from_flags(FLAGS)  # DICConfig checks its fields (scale, num_keypoints, ...)
+
+
+def _train():
+    from dic_tf.training import cli
+    from dic_tf.training.callbacks import DivergenceError
+
+    try:
+        cli.run_from_flags(FLAGS)
+    except DivergenceError as error:
+        runner.fail(f"training diverged: {error}")
+
+
+def main():
+    """Entry point of `python train.py` and the `dic-tf-train` command."""
+    runner.run(check_flags, _train, doc=__doc__)

@@ -1,0 +1,372 @@
+"""dic_tf.photos and `predict.py --photos`: detection, alignment, paste-back, bad inputs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dic_tf import checkpoint, inference
+from dic_tf.config import DICConfig
+from dic_tf.data import annotations, preparation
+from dic_tf.models import build_dic
+from dic_tf.photos import alignment, batch, detection, paste, photo, reading, template
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "photos")
+DEVELOPMENT_FACES = os.path.join(ROOT, "..", "shared", "faces", "info.json")
+# (crop side in px, fixture, mirrored, x, y): real faces pasted at 16-32 px.
+PASTED = [(16, "astronaut", False, 4, 20), (20, "camera", False, 26, 50), (24, "astronaut", True, 52, 20),
+          (28, "camera", True, 82, 50), (32, "astronaut", False, 116, 20)]
+
+
+def _background(height, width):
+    yy, xx = np.mgrid[0:height, 0:width]
+    channels = [90 + 40 * np.sin(xx / 17.0), 110 + 30 * np.cos(yy / 11.0), np.full((height, width), 130.0)]
+    return np.round(np.stack(channels, axis=-1)).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def group():
+    """A 200x96 photo with the two fixture faces pasted 5 times at 16-32 px; and their squares."""
+    image = _background(96, 200)
+    squares = []
+    for side, name, mirrored, x, y in PASTED:
+        face = np.asarray(Image.open(os.path.join(FIXTURES, f"{name}_face.png")).convert("RGB"))
+        face = np.ascontiguousarray(face[:, ::-1] if mirrored else face)
+        image[y:y + side, x:x + side] = np.asarray(Image.fromarray(face).resize((side, side), Image.BICUBIC))
+        squares.append((x, y, side))
+    return image, squares
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return detection.FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def faces(group, detector):
+    return detector(group[0])
+
+
+def _our_downsample(canvas, scale=8):
+    """Photo pixel p from the x`scale` canvas: the mean of the 2x2 pixels around its centre."""
+    height, width = canvas.shape[0] // scale, canvas.shape[1] // scale
+    half = scale // 2
+    blocks = canvas.reshape(height, scale, width, scale, 3)[:, half - 1:half + 1, :, half - 1:half + 1]
+    return blocks.astype(np.float64).mean(axis=(1, 3))
+
+
+def _inside_crop(transform, shape, hr_size=128, margin=0):
+    """bool [H, W]: photo pixels whose centre maps inside the crop (minus `margin` crop px)."""
+    grid = np.stack(np.meshgrid(np.arange(shape[1]), np.arange(shape[0])), axis=-1).reshape(-1, 2)
+    crop = alignment.apply(transform, grid)
+    return np.all((crop >= margin) & (crop <= hr_size - 1 - margin), axis=1).reshape(shape[:2])
+
+
+@pytest.mark.skipif(not os.path.isfile(DEVELOPMENT_FACES), reason="needs ../shared/faces (development faces)")
+def test_template_is_the_mean_development_face_in_the_official_crop():
+    faces, problems = annotations.read_annotations(DEVELOPMENT_FACES)
+    assert not problems
+    assert len(faces) == 1199
+    np.testing.assert_allclose(template.template_from_annotations(faces), template.TEMPLATE_128, atol=5e-4)
+
+
+def test_template_scales_with_the_hr_size():
+    np.testing.assert_allclose(template.template(128), template.TEMPLATE_128)
+    np.testing.assert_allclose(template.template(256), template.TEMPLATE_128 * 2 + 0.5)
+
+
+def test_similarity_transform_recovers_rotation_scale_and_shift():
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0, 50, (5, 2))
+    angle, scale, shift = 0.3, 2.5, np.array([7.0, -3.0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    target = points @ (scale * rotation).T + shift
+    transform = alignment.similarity_transform(points, target)
+    np.testing.assert_allclose(transform, np.column_stack([scale * rotation, shift]), atol=1e-10)
+    np.testing.assert_allclose(alignment.apply(alignment.invert(transform), target), points, atol=1e-10)
+    mirrored = alignment.similarity_transform(points, target * [-1, 1])
+    assert np.linalg.det(mirrored[:, :2]) > 0  # never a reflection
+
+
+@pytest.mark.parametrize("xmin, ymin, side", [(20, 30, 134), (5, 7, 40), (50, 60, 16), (3, 4, 12)])
+def test_upright_whole_pixel_crop_is_the_official_preparation(xmin, ymin, side):
+    image = np.random.default_rng(side).integers(0, 256, (200, 180, 3), dtype=np.uint8)
+    scale = 128 / side
+    offset = (0.5 - np.array([xmin, ymin])) * scale - 0.5  # pixel centres -> pixel centres
+    transform = np.array([[scale, 0, offset[0]], [0, scale, offset[1]]])
+    hr = alignment.align_face(image, transform, 128)
+    expected, _ = preparation.crop_and_resize(image, np.zeros((68, 2)), (xmin, ymin, xmin + side, ymin + side))
+    np.testing.assert_array_equal(hr, expected)
+    np.testing.assert_array_equal(preparation.make_lr(hr), preparation.make_lr(expected))
+
+
+def _smooth_image(height, width):
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    channels = [128 + 60 * np.sin(xx / 7 + yy / 11), 128 + 60 * np.cos(yy / 6), 128 + 50 * np.sin((xx - yy) / 9)]
+    return np.round(np.stack(channels, axis=-1)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("scale", [5.0, 0.5])
+def test_turned_crop_follows_the_transform(scale):
+    """The crop of a photo turned by 90 degrees, through the turned transform, is the same crop."""
+    image = _smooth_image(90, 80)
+    transform = np.array([[scale, 0, 3.0], [0, scale, -20.0]])
+    turned = np.ascontiguousarray(np.rot90(image))  # turned[y, x] = image[x, W - 1 - y]
+    photo_to_turned = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, image.shape[1] - 1.0], [0, 0, 1]])
+    through_turned = (np.vstack([transform, [0, 0, 1]]) @ photo_to_turned)[:2]
+    turned_crop = alignment.align_face(image, through_turned, 128).astype(int)
+    upright_crop = alignment.align_face(turned, transform, 128).astype(int)
+    if scale < 1:  # turned at the photo's scale: a 90-degree turn moves whole pixels
+        np.testing.assert_array_equal(turned_crop, upright_crop)
+    else:  # interpolated straight into the crop with Pillow's kernel: Pillow's 8-bit passes differ by 1
+        assert np.abs(turned_crop - upright_crop)[4:-4, 4:-4].max() <= 1
+
+
+def test_every_pasted_face_is_found(group, faces):
+    _, squares = group
+    assert len(faces) == len(squares)
+    centres = np.array([(face.box[:2] + face.box[2:]) / 2 for face in faces])
+    for x, y, side in squares:
+        inside = np.all((centres > (x, y)) & (centres < (x + side, y + side)), axis=1)
+        assert inside.sum() == 1, (x, y, side, centres)
+
+
+def test_paste_back_round_trip_changes_the_face_by_under_one_grey_level(group, faces):
+    """Identity "model": the face bicubic-upsampled into the crop; then pasted and downsampled again."""
+    image, _ = group
+    plain = paste.upscale_photo(image, 8)
+    for face in faces:
+        transform, _, _, _ = photo.face_lr(image, face, 16)
+        canvas = plain.copy()
+        x0, y0, x1, y1 = paste.paste_face(canvas, alignment.align_face(image, transform, 128), transform, 8)
+        region = _inside_crop(transform, image.shape)
+        error = np.abs(_our_downsample(canvas) - image)[region].mean()
+        assert error < 1.0, error
+        untouched = np.ones(canvas.shape[:2], bool)
+        untouched[y0:y1, x0:x1] = False
+        np.testing.assert_array_equal(canvas[untouched], plain[untouched])
+
+
+class _LandmarkEcho:
+    """A SavedModel-like predictor: bicubic SR, and the 5 template points as landmarks."""
+
+    lr_size = 16
+
+    def __call__(self, lr):
+        points = np.zeros((68, 2))
+        centres = template.template(128)
+        points[36:42], points[42:48], points[30], points[48], points[54] = centres
+        sr = [preparation.resize_bicubic(np.round(face * 255).astype(np.uint8), 128) for face in lr]
+        return {"sr": np.stack(sr) / 255.0, "landmarks": np.repeat(points[None], len(lr), axis=0)}
+
+
+def test_faces_are_aligned_flagged_and_their_landmarks_mapped_back(group, faces):
+    image, _ = group
+    canvas, results = photo.super_resolve_photo(image, faces, _LandmarkEcho(), 16)
+    assert canvas.shape == (96 * 8, 200 * 8, 3)
+    for result in results:
+        hr = alignment.align_face(image, result.transform, 128)
+        np.testing.assert_array_equal(result.lr, preparation.make_lr(hr))
+        np.testing.assert_array_equal(result.bicubic, preparation.resize_bicubic(result.lr, 128))
+        np.testing.assert_array_equal(result.sr, result.bicubic)
+        assert result.landmarks_steps.shape == (1, 68, 2)
+        # The model's template points go back to the detected points, up to the 5-point fit's
+        # residual (pose: up to 0.36 x the eye distance for the turned face).
+        mapped = template.five_points(result.landmarks_steps[0])
+        np.testing.assert_allclose(mapped, alignment.apply(alignment.invert(result.transform), template.template(128)))
+        eye_distance = np.linalg.norm(result.face.points[1] - result.face.points[0])
+        assert np.linalg.norm(mapped - result.face.points, axis=1).mean() < 0.3 * eye_distance
+        assert result.flags == (("upsampled",) if result.crop_side < 16 else ())
+    assert any(result.flags == ("upsampled",) for result in results)
+
+
+def test_large_faces_are_still_brought_to_the_lr_size_and_flagged():
+    points = template.template(128) * 4 + 10  # a face 4 x the HR crop: crop side 512 px
+    image = np.zeros((600, 600, 3), np.uint8)
+    transform, side, flags, lr = photo.face_lr(image, detection.Face(np.zeros(4), points, 1.0), 16)
+    assert side == pytest.approx(512) and flags == ("downsampled",) and lr.shape == (16, 16, 3)
+
+
+@pytest.fixture(scope="module")
+def official_tiny(tmp_path_factory):
+    """(DIC tiny with the reference weights loaded from an official-format .npz, the .npz path)."""
+    from tests import reference
+
+    path = tmp_path_factory.mktemp("weights") / "dic_tiny.npz"
+    arrays, meta = reference.load("dic_tiny")
+    np.savez(path, **reference.state_dict(arrays, meta["spec"]))
+    model, _ = inference.load_dic(pytorch_checkpoint=str(path), config=DICConfig.tiny())
+    return model, path
+
+
+def test_keras_model_gives_every_step_landmarks(group, faces, official_tiny):
+    model, _ = official_tiny
+    _, results = photo.super_resolve_photo(group[0], faces[:2], inference.KerasPredictor(model), 16)
+    lr = np.stack([result.lr for result in results]) / 255.0
+    expected = inference.KerasPredictor(model)(lr.astype(np.float32))
+    for i, result in enumerate(results):
+        assert result.landmarks_steps.shape == (model.config.num_steps, 68, 2)
+        assert np.abs(result.sr.astype(int) - inference.to_uint8(expected["sr"][i])).max() <= 1
+        final = alignment.apply(alignment.invert(result.transform), expected["landmarks"][i])
+        np.testing.assert_allclose(result.landmarks_steps[-1], final, atol=1e-4)
+
+
+def test_missing_mtcnn_names_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mtcnn", None)
+    with pytest.raises(detection.DetectorUnavailableError, match=r"pip install mtcnn==1\.0\.0"):
+        detection.FaceDetector()
+
+
+def test_a_jax_keras_backend_is_refused_with_the_fix(monkeypatch):
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(detection.DetectorUnavailableError, match="KERAS_BACKEND=tensorflow"):
+        detection.FaceDetector()
+
+
+def test_no_face_is_reported_and_left_out(detector, tmp_path, capsys):
+    Image.fromarray(_background(96, 200)).save(tmp_path / "empty.png")
+    report = batch.super_resolve_photos([str(tmp_path / "empty.png")], _LandmarkEcho(), str(tmp_path / "out"),
+                                        detector)
+    assert report["no_face"] == ["empty.png"] and report["photos"] == {}
+    assert "no face found in empty.png" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "out")) == ["photos.json"]
+
+
+def test_nothing_is_overwritten(group, detector, tmp_path, capsys):
+    Image.fromarray(group[0]).save(tmp_path / "group.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "group_face1_sr.png").write_bytes(b"the user's file")
+    report = batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector)
+    assert list(report["skipped"]) == ["group.png"] and "group_face1_sr.png exists" in capsys.readouterr().err
+    assert (out / "group_face1_sr.png").read_bytes() == b"the user's file"
+    assert sorted(os.listdir(out)) == ["group_face1_sr.png", "photos.json"]
+    with pytest.raises(FileExistsError, match="photos.json exists"):
+        batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector)
+
+
+def _save_variants(image, folder):
+    """The group photo as grayscale, CMYK JPEG, 16-bit gray PNG and EXIF-rotated JPEG."""
+    Image.fromarray(image).convert("L").save(folder / "gray.png")
+    Image.fromarray(image).convert("CMYK").save(folder / "cmyk.jpg", quality=95)
+    gray16 = np.asarray(Image.fromarray(image).convert("L")).astype(np.uint16) * 257
+    Image.fromarray(gray16).save(folder / "gray16.png")
+    rotated = Image.fromarray(np.ascontiguousarray(np.rot90(image, -1)))  # stored turned 90 degrees clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90 CW to view": the viewer turns it back upright
+    rotated.save(folder / "rotated.jpg", quality=95, exif=exif)
+
+
+def test_reading_bad_and_unusual_inputs(group, tmp_path):
+    image, _ = group
+    _save_variants(image, tmp_path)
+    gray = np.asarray(Image.fromarray(image).convert("L"))
+    for name in ("gray.png", "gray16.png"):
+        np.testing.assert_array_equal(reading.read_photo(str(tmp_path / name)), np.repeat(gray[..., None], 3, -1))
+    cmyk = reading.read_photo(str(tmp_path / "cmyk.jpg")).astype(int)
+    assert cmyk.shape == image.shape and np.abs(cmyk - image).mean() < 3
+    upright = reading.read_photo(str(tmp_path / "rotated.jpg")).astype(int)
+    assert upright.shape == image.shape and np.abs(upright - image).mean() < 3
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    with pytest.raises(reading.PhotoError, match="broken.jpg: not a readable image"):
+        reading.read_photo(str(tmp_path / "broken.jpg"))
+
+
+def _huge_png_header(path, side=10_000):
+    """A PNG that declares side x side pixels but holds none: only refusing before decoding passes."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    data = zlib.compress(b"\0" * 100)  # the first row's first bytes only
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+def test_a_10000_px_photo_is_refused_before_decoding(tmp_path):
+    _huge_png_header(tmp_path / "huge.png")
+    with pytest.raises(reading.PhotoError, match=r"huge.png: 10000x10000 pixels \(100.0 MP\).*downscale"):
+        reading.read_photo(str(tmp_path / "huge.png"))
+
+
+def _predict(*args):
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "predict.py"), "--photos", *args],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+
+
+def test_predict_photos_batch_from_checkpoint(group, tmp_path):
+    """One batch: a group photo, its variants, a photo without faces, a broken file, a 10,000 px photo."""
+    image, _ = group
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(image).save(photos / "group.png")
+    _save_variants(image, photos)
+    Image.fromarray(_background(96, 200)).save(photos / "empty.png")
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    _huge_png_header(photos / "huge.png")
+    model = build_dic(DICConfig.tiny())
+    path = checkpoint.save_checkpoint(str(tmp_path / "checkpoints"), 1, model, {},
+                                      {"config": DICConfig.tiny().to_dict(), "model": "DIC"})
+    out = tmp_path / "out"
+    result = _predict(f"--checkpoint={path}", f"--input={photos}", f"--output_dir={out}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "no face found in empty.png; left out" in result.stderr
+    assert "skipped broken.jpg: " in result.stderr and "skipped huge.png: " in result.stderr
+    assert "in 5 of 8 photo(s)" in result.stdout
+    with open(out / "photos.json") as f:
+        report = json.load(f)
+    assert sorted(report["photos"]) == ["cmyk.jpg", "gray.png", "gray16.png", "group.png", "rotated.jpg"]
+    assert report["no_face"] == ["empty.png"] and sorted(report["skipped"]) == ["broken.jpg", "huge.png"]
+    reference = report["photos"]["group.png"]
+    assert len(reference["faces"]) == len(PASTED)
+    for name, entry in report["photos"].items():
+        assert entry["size"] == [200, 96]
+        assert np.asarray(Image.open(out / entry["output"])).shape == (768, 1600, 3)
+        boxes = np.array(sorted(face["box"] for face in entry["faces"]))
+        np.testing.assert_allclose(boxes, np.array(sorted(face["box"] for face in reference["faces"])), atol=2.0)
+        for face in entry["faces"]:
+            assert np.asarray(face["landmarks_steps"]).shape == (DICConfig.tiny().num_steps, 68, 2)
+            assert np.asarray(Image.open(out / face["sr_file"])).shape == (128, 128, 3)
+            assert np.asarray(Image.open(out / face["lr_file"])).shape == (16, 16, 3)
+
+
+def test_saved_model_and_official_weights_give_the_same_faces(group, detector, official_tiny, tmp_path):
+    """The two other sources predict.py loads: a SavedModel (final step only) and official weights."""
+    import tensorflow as tf
+
+    from dic_tf.export import serving
+
+    Image.fromarray(group[0]).save(tmp_path / "group.png")
+    model, _ = official_tiny
+    module = serving.DICServingModule(model)
+    signatures = {"serving_default": module.serve.get_concrete_function()}
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures=signatures)
+    entries = {}
+    for source, predictor in {"saved_model": inference.SavedModelPredictor(str(tmp_path / "saved")),
+                              "pytorch": inference.KerasPredictor(model)}.items():
+        report = batch.super_resolve_photos([str(tmp_path / "group.png")], predictor, str(tmp_path / source), detector)
+        entries[source] = report["photos"]["group.png"]["faces"]
+    assert [len(face["landmarks_steps"]) for face in entries["saved_model"]] == [1] * len(PASTED)
+    assert [len(face["landmarks_steps"]) for face in entries["pytorch"]] == [model.config.num_steps] * len(PASTED)
+    for a, b in zip(entries["saved_model"], entries["pytorch"]):
+        sr_a = np.asarray(Image.open(tmp_path / "saved_model" / a["sr_file"])).astype(int)
+        sr_b = np.asarray(Image.open(tmp_path / "pytorch" / b["sr_file"])).astype(int)
+        assert np.abs(sr_a - sr_b).max() <= 1
+        np.testing.assert_allclose(a["landmarks_steps"][-1], b["landmarks_steps"][-1], atol=1e-3)
+
+
+def test_landmarks_flag_does_not_apply_to_photos(tmp_path):
+    result = _predict("--landmarks", "--checkpoint=x", f"--input={FIXTURES}", f"--output_dir={tmp_path}")
+    assert result.returncode != 0 and "--landmarks does not apply to --photos" in result.stderr
