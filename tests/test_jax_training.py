@@ -94,9 +94,6 @@ def test_jax_fit_keeps_the_hourglass_frozen_until_the_release(jax_fit):
     assert report["iterations"] == {"default": NUM_STEPS, "hourglass": NUM_STEPS - RELEASE_STEP}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Open: after 20 fit() steps the weights differ by 7e-4 (relative; 7.6e-4 with the release "
-    "at step 15) although train_on_batch steps agree to 1e-5 of their update before the release."))
 def test_jax_fit_gives_the_tensorflow_weights_after_20_steps(jax_fit, record_error):
     out, report = jax_fit
     task = DICTask(build_dic(MICRO))
@@ -117,9 +114,6 @@ def test_jax_fit_gives_the_tensorflow_weights_after_20_steps(jax_fit, record_err
     assert error <= 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known defect: on JAX the resumed run ends 5.5e-5 (abs) away from the uninterrupted one "
-    "after 6 steps (hourglass released at step 2); TensorFlow resumes bit-exactly."))
 def test_kill_9_during_jax_fit_then_the_same_command_reaches_the_same_weights(
         tmp_path, tmp_path_factory):
     pytest.importorskip("jax")

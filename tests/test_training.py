@@ -426,6 +426,7 @@ def test_only_the_chief_writes(tmp_path, demo_data, monkeypatch):
 def test_compile_defaults_use_pytorch_adam_epsilon():
     task = DICTask(build_dic(MICRO))
     task.compile()
+    task.optimizer.build(task.trainable_variables)
     assert [adam.epsilon for _, _, adam in task.optimizer.groups] == [1e-8, 1e-8]
 
 

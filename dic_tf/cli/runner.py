@@ -67,19 +67,22 @@ def _stderr_silenced():
 
 
 def import_tensorflow_quietly():
-    """Imports TensorFlow and Keras and finds the devices without their start-up lines.
+    """Imports Keras (and TensorFlow, on its backend) and finds the devices quietly.
 
     With `DIC_TF_TF_LOGS=1` nothing is hidden. Errors still surface: an
-    import error is raised after stderr is restored.
+    import error is raised after stderr is restored. On another Keras backend
+    (`KERAS_BACKEND=jax`) TensorFlow is not imported: it need not be installed.
     """
     if os.environ.get(TF_LOGS_ENV) == "1":
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _stderr_silenced():
-        import keras  # noqa: F401
-        import tensorflow as tf
+        import keras
 
-        tf.config.list_physical_devices()
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
 
 
 def _print_help(doc):

@@ -163,7 +163,15 @@ class FacePyDataset(keras.utils.PyDataset):
         return batch
 
     def on_epoch_end(self):
-        """Moves to the next epoch: a new order and new augmentations."""
+        """Moves to the next epoch: a new order and new augmentations.
+
+        An endless stream (`repeat=True`) ignores it: its batch `i` is fixed by
+        `i` alone. Keras' `fit()` calls `on_epoch_end` once before the first
+        step too (`EpochIterator.reset` after building the model), which would
+        otherwise skip a whole epoch of the stream.
+        """
+        if self.repeat:
+            return
         self.epoch += 1
         self.skip_batches = 0
         self._order = sample.epoch_order(len(self.source), self.seed, self.epoch, self.training)
