@@ -45,7 +45,7 @@ def parse_args(argv):
     parser.add_argument("--deconv", default="auto", choices=("auto", "subpixel", "transpose"),
                         help="DeconvBlock implementation")
     parser.add_argument("--remat", default="none",
-                        help="comma-separated DIC remat modes of the training rows (none, blocks, large_maps)")
+                        help=f"comma-separated DIC remat modes of the training rows ({', '.join(REMAT_MODES)})")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json_out", default=None)
     args = parser.parse_args(argv)
@@ -177,7 +177,7 @@ def measure_row(args, kind, batch_size, remat):
         args: the parsed arguments.
         kind: 'inference' or 'train_step'.
         batch_size: the batch size.
-        remat: `DIC` rematerialisation ('none', 'blocks', 'large_maps').
+        remat: `DIC` rematerialisation (`REMAT_MODES`).
     """
     os.environ["KERAS_BACKEND"] = args.backend
     import keras

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from dic_tf.config import REMAT_MODES, DICConfig
+from dic_tf.layers import AttentiveFeedbackBlock
 from dic_tf.models import DIC, build_dic
 from dic_tf.training.losses import dic_losses
 
@@ -31,14 +32,18 @@ def reference():
     }
     keras.utils.set_random_seed(0)
     model = build_dic(DICConfig.tiny())
-    return batch, model.get_weights(), _loss_and_gradients(model, batch)
+    return batch, model, _loss_and_gradients(model, batch)
 
 
 @pytest.mark.parametrize("remat", [m for m in REMAT_MODES if m != "none"])
 def test_remat_gives_the_gradients_of_the_stored_step(remat, reference, record_error):
-    batch, weights, (loss, grads) = reference
+    batch, stored, (loss, grads) = reference
     model = build_dic(DICConfig.tiny(), remat=remat)
-    model.set_weights(weights)
+    # Checkpoints and the official-weight converter address the weights by path
+    # (below the model's own, uniquified name).
+    paths = [[v.path.split("/", 1)[1] for v in m.weights] for m in (model, stored)]
+    assert paths[0] == paths[1]
+    model.set_weights(stored.get_weights())
     remat_loss, remat_grads = _loss_and_gradients(model, batch)
     assert remat_loss == pytest.approx(loss, rel=1e-6)
     worst = max(
@@ -52,5 +57,9 @@ def test_remat_is_part_of_the_model_config():
     model = DIC(DICConfig.tiny(), remat="blocks")
     clone = DIC.from_config(model.get_config())
     assert clone.remat == "blocks" and clone.config == model.config
+    model = DIC(DICConfig.tiny(), remat="groups")
+    assert model.first_block.remat_groups and model.block.remat_groups
+    block = AttentiveFeedbackBlock.from_config(model.block.get_config())
+    assert block.remat_groups and block.num_fusion_blocks == model.config.num_fusion_blocks
     with pytest.raises(ValueError, match="remat='steps'"):
         DIC(DICConfig.tiny(), remat="steps")

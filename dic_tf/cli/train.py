@@ -13,6 +13,7 @@ The embedded demo (synthetic faces, small model, a few minutes on a CPU):
 from absl import app, flags
 
 from dic_tf.cli import runner
+from dic_tf.config import REMAT_MODES
 from dic_tf.flags import config_from_flags, define_config_flags
 
 define_config_flags()
@@ -46,11 +47,12 @@ flags.DEFINE_enum("init", "kaiming", ["kaiming", "torch_default"],
                   "dic: initialisation of a fresh DIC, applied before --hg_init: the authors' "
                   "kaiming normal (fan_in, zero bias) or PyTorch's default. Without --hg_init "
                   "the hourglass keeps PyTorch's default init (kaiming makes it diverge).")
-flags.DEFINE_enum("remat", "blocks", ["none", "blocks", "large_maps"],
+flags.DEFINE_enum("remat", "blocks", list(REMAT_MODES),
                   "dic, dicgan: recompute activations in the backward pass instead of storing "
                   "them: 'blocks' (each feedback block, i.e. a step's 8x up/down projections), "
-                  "'large_maps' (every layer whose output exceeds a 128x128x48 map) or 'none'. "
-                  "Same gradients, less memory (docs/performance.md).")
+                  "'groups' (each up/down projection group of a feedback block: only its HR and "
+                  "LR features are kept), 'large_maps' (every layer whose output exceeds a "
+                  "128x128x48 map) or 'none'. Same gradients, less memory (docs/performance.md).")
 flags.DEFINE_string("init_checkpoint", None, "dicgan: the DIC it starts from: our DIC run "
                     "(train dir or checkpoint) or the official DIC_CelebA.pth/.npz.")
 flags.DEFINE_string("feature_extractor", None, "dicgan (required): LightCNN-9 weights of the "

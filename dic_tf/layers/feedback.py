@@ -1,5 +1,8 @@
 """Feedback blocks of the SR branch: groups of up- and down-projections."""
 
+import functools
+
+import keras
 from keras import layers, ops
 
 from dic_tf.layers.conv import ConvBlock, DeconvBlock
@@ -21,17 +24,22 @@ class FeedbackBlock(layers.Layer):
         num_features: channels F.
         num_groups: projection groups G.
         scale: projection factor (8).
+        remat_groups: recompute each group's projections in the backward pass
+            (`keras.remat`) instead of storing them: only the groups' outputs,
+            an HR feature [B, 8H, 8W, F] and an LR feature [B, H, W, F] each,
+            are kept. Same numbers; the layers and weights are unchanged.
 
     Shapes: [B, H, W, C_in] -> [B, H, W, F]; the projections run at [8H, 8W].
     """
 
-    def __init__(self, num_features, num_groups, scale=8, **kwargs):
+    def __init__(self, num_features, num_groups, scale=8, remat_groups=False, **kwargs):
         super().__init__(**kwargs)
         if scale not in _PROJECTION:
             raise ValueError(f"FeedbackBlock: scale {scale} is not supported; expected 8.")
         self.num_features = num_features
         self.num_groups = num_groups
         self.scale = scale
+        self.remat_groups = remat_groups
         kernel, stride, pad = _PROJECTION[scale]
         f = num_features
         self.compress_in = ConvBlock(f, 1, name="compress_in")
@@ -47,17 +55,36 @@ class FeedbackBlock(layers.Layer):
         ]
         self.compress_out = ConvBlock(f, 1, name="compress_out")
 
+    def group(self, g, *features):
+        """Projection group g: (its LR feature [B, H, W, F], its HR feature [B, 8H, 8W, F]).
+
+        `features` are the block's LR features so far (the compressed input and
+        groups 0..g-1's, g + 1 tensors [B, H, W, F]) followed by groups
+        0..g-1's HR features (g tensors [B, 8H, 8W, F]). The LR feature comes
+        first: TensorFlow's `keras.remat` recomputes a group once the gradient
+        of its first output is there, and the last group's HR feature has none.
+        """
+        lr_features, hr_features = features[: g + 1], features[g + 1 :]
+        lr = lr_features[0] if g == 0 else self.up_transitions[g - 1](
+            ops.concatenate(lr_features, -1)
+        )
+        hr = self.up_blocks[g](lr)
+        down_in = hr if g == 0 else self.down_transitions[g - 1](
+            ops.concatenate([*hr_features, hr], -1)
+        )
+        return self.down_blocks[g](down_in), hr
+
     def project(self, x):
         """Runs the projection groups on compressed LR features [B, H, W, F]."""
         lr_features = [x]
         hr_features = []
         for g in range(self.num_groups):
-            lr = x if g == 0 else self.up_transitions[g - 1](ops.concatenate(lr_features, -1))
-            hr_features.append(self.up_blocks[g](lr))
-            hr = hr_features[0] if g == 0 else self.down_transitions[g - 1](
-                ops.concatenate(hr_features, -1)
-            )
-            lr_features.append(self.down_blocks[g](hr))
+            group = functools.partial(self.group, g)
+            if self.remat_groups:
+                group = keras.remat(group)
+            lr, hr = group(*lr_features, *hr_features)
+            hr_features.append(hr)
+            lr_features.append(lr)
         return self.compress_out(ops.concatenate(lr_features[1:], -1))
 
     def call(self, inputs):
@@ -66,7 +93,10 @@ class FeedbackBlock(layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            num_features=self.num_features, num_groups=self.num_groups, scale=self.scale
+            num_features=self.num_features,
+            num_groups=self.num_groups,
+            scale=self.scale,
+            remat_groups=self.remat_groups,
         )
         return config
 
@@ -79,6 +109,8 @@ class AttentiveFeedbackBlock(FeedbackBlock):
         num_groups: projection groups G.
         num_fusion_blocks: grouped residual blocks of the attentive fusion.
         scale: projection factor (8).
+        remat_groups: recompute each projection group in the backward pass
+            (see `FeedbackBlock`).
 
     Call args:
         features: LR features [B, H, W, F].
@@ -89,8 +121,10 @@ class AttentiveFeedbackBlock(FeedbackBlock):
         [B, H, W, F], which is also the next step's `hidden`.
     """
 
-    def __init__(self, num_features, num_groups, num_fusion_blocks, scale=8, **kwargs):
-        super().__init__(num_features, num_groups, scale=scale, **kwargs)
+    def __init__(
+        self, num_features, num_groups, num_fusion_blocks, scale=8, remat_groups=False, **kwargs
+    ):
+        super().__init__(num_features, num_groups, scale=scale, remat_groups=remat_groups, **kwargs)
         self.num_fusion_blocks = num_fusion_blocks
         self.fusion = AttentiveFusion(num_features, num_fusion_blocks, name="fusion")
 

@@ -24,10 +24,15 @@ LR_SIZE_MULTIPLE = 8
 #               are kept; the 8x projection maps are recomputed in the backward pass.
 #   large_maps  every layer whose output is larger than one 128x128x48 map (the
 #               projections' and the reconstruction's 8H x 8W maps, per layer).
+#   groups      no scope: each up/down projection group of a feedback block
+#               (`FeedbackBlock(remat_groups=True)`): only its HR and LR
+#               features are kept; its transitions and concatenations are
+#               recomputed in the backward pass.
 REMAT_SCOPES = {
     "none": {"mode": None},
     "blocks": {"mode": "list_of_layers", "layer_names": ["first_block", "block"]},
     "large_maps": {"mode": "larger_than", "output_size_threshold": 128 * 128 * 48},
+    "groups": {"mode": None},
 }
 assert tuple(REMAT_SCOPES) == REMAT_MODES
 
@@ -61,7 +66,7 @@ class DIC(keras.Model):
     Args:
         config: `DICConfig` (or its dict); default the paper's x8.
         remat: what to recompute in the backward pass instead of storing
-            (`REMAT_SCOPES`: 'none', 'blocks' or 'large_maps'). It changes
+            (`REMAT_SCOPES`: 'none', 'blocks', 'large_maps' or 'groups'). It changes
             memory and time of a training step, never the numbers.
 
     Returns a dict:
@@ -82,10 +87,14 @@ class DIC(keras.Model):
         c = self.config
         f = c.num_features
         self.conv_in = ConvBlock(4 * f, 3, name="conv_in")
+        remat_groups = remat == "groups"
         with keras.RematScope(**REMAT_SCOPES[remat]):
-            self.first_block = FeedbackBlock(f, c.num_groups, c.scale, name="first_block")
+            self.first_block = FeedbackBlock(
+                f, c.num_groups, c.scale, remat_groups=remat_groups, name="first_block"
+            )
             self.block = AttentiveFeedbackBlock(
-                f, c.num_groups, c.num_fusion_blocks, c.scale, name="block"
+                f, c.num_groups, c.num_fusion_blocks, c.scale, remat_groups=remat_groups,
+                name="block",
             )
             self.out = DeconvBlock(f, 8, 4, 2, name="out")
             self.conv_out = ConvBlock(3, 3, activation=None, name="conv_out")
