@@ -51,10 +51,10 @@ from dic_tf import checkpoint as checkpoint_lib
 from dic_tf import landmarks as landmarks_lib
 from dic_tf import metrics, report
 from dic_tf import saliency as saliency_lib
-from dic_tf.config import RGB_MEAN
 from dic_tf.convert import load_official_weights
 from dic_tf.data import annotations as annotations_lib
 from dic_tf.data import preparation
+from dic_tf.image_space import pixels_to_model_space
 from dic_tf.models import build_stacked_hourglass
 from dic_tf.models.dic import LR_SIZE_MULTIPLE
 
@@ -284,8 +284,8 @@ class Prediction:
 
 
 def normalize_rgb(images):
-    """uint8 RGB `(..., 3)` -> float32 RGB in [0, 1] minus `RGB_MEAN` (the model space)."""
-    return np.asarray(images, np.float32) / 255.0 - np.asarray(RGB_MEAN, np.float32)
+    """uint8 RGB `(..., 3)` -> float32 model space (`dic_tf.image_space`)."""
+    return pixels_to_model_space(images)
 
 
 def upscale_bicubic(lr, scale=8):

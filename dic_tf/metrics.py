@@ -16,12 +16,13 @@ are computed on `(256 - Y) % 256` instead of `Y`. PSNR is invariant to that
 mean intensity. `ssim_y(..., variant="official")` reproduces the published
 numbers, `variant="standard"` is the textbook SSIM on Y.
 
-Everything here is numpy only; batch functions are vectorised over images.
+Everything here works on numpy arrays; batch functions are vectorised over images.
 """
 
 import numpy as np
 
 from dic_tf.config import RGB_MEAN
+from dic_tf.image_space import from_model_space
 
 BT601_Y_WEIGHTS = (65.481, 128.553, 24.966)
 SSIM_VARIANTS = ("official", "standard")
@@ -56,7 +57,8 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
 
     The network works on RGB in [0, 1] minus the dataset mean. The official
     `get_current_visual` + `quantize` add the mean back, multiply by 255,
-    clamp to [0, 255] and round half to even, all in float32.
+    clamp to [0, 255] and round half to even, all in float32
+    (`dic_tf.image_space.from_model_space`).
 
     Args:
         images: float array `(..., H, W, 3)` in the mean-subtracted space.
@@ -64,6 +66,10 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
 
     Returns:
         uint8 array `(..., H, W, 3)`.
+
+    Example:
+        >>> normalized_to_uint8(np.zeros((1, 2, 2, 3), np.float32))[0, 0, 0]
+        array([130, 108,  96], dtype=uint8)
     """
     images = np.asarray(images)
     if not np.issubdtype(images.dtype, np.floating):
@@ -75,9 +81,7 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
             "normalized_to_uint8 expects RGB images of shape (..., H, W, 3), got "
             f"{images.shape}."
         )
-    x = images.astype(np.float32) + np.asarray(mean, dtype=np.float32)
-    x = np.clip(x * np.float32(255.0), 0.0, 255.0)
-    return np.round(x).astype(np.uint8)
+    return from_model_space(images.astype(np.float32), "pixels", mean).astype(np.uint8)
 
 
 def psnr_y(sr, hr, border=8):

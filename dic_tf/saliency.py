@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 from tf_keras_vis.saliency import Saliency
 
-from dic_tf.config import RGB_MEAN
 from dic_tf.layers.fusion import COMPONENT_NAMES
+from dic_tf.image_space import pixels_to_model_space
 
 KINDS = ("landmark", "component")
 
@@ -151,9 +151,9 @@ def saliency_maps(model, lr, target, batch_size=16):
     wrapper = functional_wrapper(model, target, lr.shape[1:3])
     saliency = Saliency(wrapper, clone=False)
     score = score_function(target)
-    normalised = lr.astype(np.float32) / 255.0 - np.asarray(RGB_MEAN, np.float32)
+    normalized = pixels_to_model_space(lr)
     maps = [
-        saliency(score, [normalised[start:start + batch_size]])[0]
+        saliency(score, [normalized[start:start + batch_size]])[0]
         for start in range(0, len(lr), batch_size)
     ]
     return np.concatenate(maps).astype(np.float32)

@@ -16,11 +16,12 @@ skipped batches are neither read nor augmented.
 
 import tensorflow as tf
 
-from dic_tf.data import RGB_MEAN, records, sample
+from dic_tf.data import records, sample
+from dic_tf.image_space import to_model_space
 
 
 def _normalize(image):
-    return tf.cast(image, tf.float32) / 255.0 - tf.constant(RGB_MEAN, tf.float32)
+    return to_model_space(tf.cast(image, tf.float32))
 
 
 def make_dataset(

@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-from dic_tf.data import RGB_MEAN, preparation
+from dic_tf.data import preparation
 from dic_tf.data import augment as augment_lib
 from dic_tf.data import heatmaps as heatmaps_lib
+from dic_tf.image_space import pixels_to_model_space
 
 
 def epoch_order(num_examples, seed, epoch, shuffle):
@@ -74,5 +75,10 @@ def make_sample(
 
 
 def normalize(image):
-    """uint8 RGB `[..., 3]` -> float32 in [0, 1] minus `RGB_MEAN`."""
-    return image.astype(np.float32) / np.float32(255.0) - np.asarray(RGB_MEAN, dtype=np.float32)
+    """uint8 RGB `[..., 3]` -> float32 model space (`dic_tf.image_space`).
+
+    Example:
+        >>> normalize(np.zeros((2, 16, 16, 3), np.uint8)).dtype
+        dtype('float32')
+    """
+    return pixels_to_model_space(image)

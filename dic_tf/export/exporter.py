@@ -27,6 +27,7 @@ import tensorflow as tf
 from dic_tf import atomic
 from dic_tf.export import tflite, warmup
 from dic_tf.export.serving import DICServingModule
+from dic_tf.image_space import to_model_space
 
 KERAS_FILE = "dic.keras"
 WEIGHTS_FILE = "dic.weights.h5"
@@ -123,9 +124,9 @@ def _write_version(model, work_dir, lr_size, model_name, tflite_variants, source
     model.save(os.path.join(work_dir, KERAS_FILE))
     model.save_weights(os.path.join(work_dir, WEIGHTS_FILE))
     reloaded = keras.models.load_model(os.path.join(work_dir, KERAS_FILE))
-    normalised = samples - module.mean.numpy()
-    keras_raw = np.asarray(model(normalised)["sr"][-1])
-    reloaded_raw = np.asarray(reloaded(normalised)["sr"][-1])
+    normalized = to_model_space(samples, "unit")
+    keras_raw = np.asarray(model(normalized)["sr"][-1])
+    reloaded_raw = np.asarray(reloaded(normalized)["sr"][-1])
 
     report = {
         "version": version,

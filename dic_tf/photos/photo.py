@@ -20,8 +20,8 @@ from typing import NamedTuple
 import numpy as np
 
 from dic_tf import landmarks as landmarks_lib
-from dic_tf.config import RGB_MEAN
 from dic_tf.data import preparation
+from dic_tf.image_space import from_model_space, to_model_space
 from dic_tf.photos import alignment, paste, template
 
 SCALE = preparation.SCALE
@@ -72,8 +72,8 @@ def run_model(predictor, lr):
     if model is None:
         outputs = predictor(lr)
         return np.asarray(outputs["sr"]), np.asarray(outputs["landmarks"], np.float64)[None]
-    outputs = model(np.asarray(lr, np.float32) - np.asarray(RGB_MEAN, np.float32), training=False)
-    sr = np.clip(np.asarray(outputs["sr"][-1]) + np.asarray(RGB_MEAN, np.float32), 0.0, 1.0)
+    outputs = model(to_model_space(np.asarray(lr, np.float32), "unit"), training=False)
+    sr = from_model_space(np.asarray(outputs["sr"][-1]), "unit")
     steps = []
     for heatmaps in outputs["heatmaps"]:
         heatmaps = np.asarray(heatmaps)
