@@ -14,7 +14,7 @@ import numpy as np
 from dic_tf.layers import DeconvBlock, FeedbackHourglass
 from dic_tf.layers.hourglass import Hourglass, Linear1x1
 from dic_tf.models.dic import DIC
-from dic_tf.models.landmark import StackedHourglassModel
+from dic_tf.models.landmark_estimators import StackedHourglassModel
 from dic_tf.models.lightcnn import LightCNNDiscriminator, LightCNNFeatures
 
 # Checkpoint wrappers used by the authors' solvers.

@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 from dic_tf import atomic
 from dic_tf import checkpoint as checkpoint_lib
-from dic_tf import landmarks as landmarks_lib
+from dic_tf import landmark_metrics as landmarks_lib
 from dic_tf import metrics, report
 from dic_tf import saliency as saliency_lib
 from dic_tf.convert import load_official_weights

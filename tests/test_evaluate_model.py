@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import checkpoint, evaluation, inference, landmarks, metrics
+from dic_tf import checkpoint, evaluation, inference, landmark_metrics, metrics
 from dic_tf.data import preparation, synthetic
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -265,8 +265,8 @@ def test_landmark_detection_on_sr_bicubic_and_hr(tiny, demo, tmp_path):
     assert detection["num_images"] == NUM_FACES
     gt = np.stack([item.landmarks for item in test_set])
     hr = np.stack([item.hr for item in test_set])
-    expected = landmarks.landmark_errors(evaluation.detect_landmarks(detector, hr), gt)
-    for name in landmarks.NORMALIZATIONS:
+    expected = landmark_metrics.landmark_errors(evaluation.detect_landmarks(detector, hr), gt)
+    for name in landmark_metrics.NORMALIZATIONS:
         assert detection["hr"][name] == pytest.approx(expected[name].mean(), abs=1e-12)
         assert set(detection) == {"sr", "bicubic", "hr", "num_images"}
     for item in test_set:

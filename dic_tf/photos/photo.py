@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dic_tf import landmarks as landmarks_lib
+from dic_tf import landmark_metrics
 from dic_tf.data import preparation
 from dic_tf.image_space import from_model_space, to_model_space
 from dic_tf.photos import alignment, paste, template
@@ -78,7 +78,7 @@ def run_model(predictor, lr):
     for heatmaps in outputs["heatmaps"]:
         heatmaps = np.asarray(heatmaps)
         stride = sr.shape[1] // heatmaps.shape[1]
-        steps.append(landmarks_lib.peaks_to_image(landmarks_lib.heatmap_peaks(heatmaps), stride))
+        steps.append(landmark_metrics.peaks_to_image(landmark_metrics.heatmap_peaks(heatmaps), stride))
     return sr, np.asarray(steps, np.float64)
 
 
