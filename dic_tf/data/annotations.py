@@ -7,9 +7,9 @@ integer pixels with exclusive maxima (the crop is `image[ymin:ymax, xmin:xmax]`)
 
 Info pickle (the authors' `*_info_list*.pkl`)
     `{image name: {'landmark': array-like [68, 2], 'bbox': [xmin, ymin, xmax, ymax]}}`.
-    Read with a restricted unpickler that admits only plain containers,
-    numbers, strings, bytes and numpy arrays/scalars/dtypes; any other global
-    is refused before anything runs.
+    Read with a restricted unpickler (`dic_tf.data.restricted_pickle`) that
+    admits only plain containers, numbers, strings, bytes and numpy
+    arrays/scalars/dtypes; any other global is refused before anything runs.
 
 Info JSON
     The same structure as JSON, e.g.
@@ -23,15 +23,14 @@ Info JSON
 """
 
 import dataclasses
-import io
 import json
 import math
 import os
-import pickle
 
 import numpy as np
 
 from dic_tf.data import NUM_KEYPOINTS
+from dic_tf.data.restricted_pickle import ForbiddenPickleError, restricted_loads
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".PNG", ".JPG", ".JPEG", ".BMP", ".PPM")
 BBOX_MARGIN = 1.3
@@ -149,51 +148,6 @@ def parse_info(info, source, num_keypoints=NUM_KEYPOINTS):
     return annotations, problems
 
 
-def _latin1_encode(text, encoding):
-    """`_codecs.encode` limited to what protocol-2 pickles use to spell bytes."""
-    if encoding != "latin1" or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"_codecs.encode is admitted only as (str, 'latin1'), got encoding {encoding!r}")
-    return text.encode("latin1")
-
-
-def _numpy_globals():
-    """The numpy globals that array, scalar and dtype pickles (protocols 2-5) reference."""
-    try:
-        from numpy._core import multiarray, numeric
-    except ImportError:
-        from numpy.core import multiarray, numeric
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_encode}
-    for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
-        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
-    return allowed
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only numpy's array/scalar/dtype reconstruction globals.
-
-    Plus `_codecs.encode` limited to latin-1, which protocol 2 uses to spell bytes.
-    """
-
-    def __init__(self, file, source):
-        super().__init__(file)
-        self._source = source
-        self._allowed = _numpy_globals()
-
-    def find_class(self, module, name):
-        found = self._allowed.get((module, name))
-        if found is None:
-            raise AnnotationError(
-                f"{self._source}: refusing to unpickle forbidden global '{module}.{name}'; info "
-                "pickles may hold only dicts, lists, tuples, numbers, strings and numpy arrays"
-            )
-        return found
-
-    def persistent_load(self, pid):
-        raise AnnotationError(f"{self._source}: refusing persistent id {pid!r} in pickle")
-
-
 def read_info_pickle(path):
     """Reads an authors'-style info pickle with the restricted unpickler.
 
@@ -209,9 +163,9 @@ def read_info_pickle(path):
     with open(path, "rb") as f:
         data = f.read()
     try:
-        return _RestrictedUnpickler(io.BytesIO(data), path).load()
-    except AnnotationError:
-        raise
+        return restricted_loads(data, path)
+    except ForbiddenPickleError as error:
+        raise AnnotationError(str(error)) from None
     except Exception as error:
         raise AnnotationError(f"{path}: not a readable info pickle ({type(error).__name__}: {error})") from error
 
