@@ -22,11 +22,22 @@ _IGNORED_SUFFIXES = (".num_batches_tracked",)
 
 
 class CheckpointMismatchError(ValueError):
-    """The checkpoint does not fit the model; the message lists every problem."""
+    """The checkpoint does not fit the model; the message lists every problem.
+
+    Example:
+        try:
+            load_official_weights(model, "wrong.pth")
+        except CheckpointMismatchError as error:
+            print(error)  # every missing, unexpected and mis-shaped tensor
+    """
 
 
 def read_torch_checkpoint(path):
-    """Reads a `.pth` file into {name: numpy array} with `torch.load(weights_only=True)`."""
+    """Reads a `.pth` file into {name: numpy array} with `torch.load(weights_only=True)`.
+
+    Example:
+        state = read_torch_checkpoint("DIC_CelebA.pth")
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"PyTorch checkpoint {path!r} does not exist.")
@@ -57,7 +68,11 @@ def _to_numpy(value, name):
 
 
 def read_npz_state_dict(path):
-    """Reads an `.npz` of arrays keyed by PyTorch names (no PyTorch needed)."""
+    """Reads an `.npz` of arrays keyed by PyTorch names (no PyTorch needed).
+
+    Example:
+        state = read_npz_state_dict("dic_tiny.npz")  # {PyTorch name: array}
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Checkpoint {path!r} does not exist.")
@@ -74,6 +89,9 @@ def normalize_state_dict(source):
 
     Returns:
         {name: float64 numpy array}.
+
+    Example:
+        normalize_state_dict({"state_dict": {"module.a.weight": np.ones(2)}})  # {"a.weight": ...}
     """
     if isinstance(source, (str, os.PathLike)):
         is_npz = os.fspath(source).endswith(".npz")
@@ -126,6 +144,10 @@ def load_official_weights(model, source, ignore_prefixes=None):
     Raises:
         CheckpointMismatchError: listing every missing, unexpected and
             mis-shaped tensor by name; the model is left unchanged.
+
+    Example:
+        model = build_dic(DICConfig.x8())
+        load_official_weights(model, "DIC_CelebA.pth")  # {"loaded": ..., "ignored": []}
     """
     table = weight_table(model)
     state = normalize_state_dict(source)

@@ -19,7 +19,11 @@ VALUE_RANGES = ("pixels", "unit")
 
 
 def check_value_range(value_range):
-    """Raises ValueError unless `value_range` is one of `VALUE_RANGES`."""
+    """Raises ValueError unless `value_range` is one of `VALUE_RANGES`.
+
+    Example:
+        check_value_range("unit")  # passes; "uint8" raises ValueError
+    """
     if value_range not in VALUE_RANGES:
         raise ValueError(f"Unknown value_range {value_range!r}; expected one of {VALUE_RANGES}.")
 

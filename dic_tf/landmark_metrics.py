@@ -36,6 +36,9 @@ def heatmap_peaks(heatmaps):
 
     Returns:
         int64 array `(..., K, 2)` of `(x, y)` on the heatmap grid.
+
+    Example:
+        heatmap_peaks(np.zeros((32, 32, 68), "float32")).shape  # (68, 2)
     """
     heatmaps = _check_heatmaps(heatmaps, "heatmap_peaks")
     width = heatmaps.shape[-2]
@@ -52,6 +55,9 @@ def peaks_to_image(peaks, stride=HEATMAP_STRIDE):
 
     Returns:
         array `(..., K, 2)` of `(x, y)` image positions.
+
+    Example:
+        points = peaks_to_image(heatmap_peaks(heatmaps))  # x4: image pixels
     """
     return np.asarray(peaks) * stride
 
@@ -70,6 +76,9 @@ def refined_landmarks(heatmaps, stride=HEATMAP_STRIDE):
 
     Returns:
         int64 array `(..., K, 2)` of `(x, y)` image positions.
+
+    Example:
+        points = refined_landmarks(detector_heatmaps, stride=4)  # (N, 68, 2)
     """
     heatmaps = _check_heatmaps(heatmaps, "refined_landmarks")
     height, width = heatmaps.shape[-3:-1]
@@ -93,6 +102,9 @@ def nme(pred, gt):
 
     Returns:
         Python float.
+
+    Example:
+        nme(pred, gt)  # mean over images, normalised by |gt[37] - gt[46]|
     """
     return float(np.mean(nme_per_image(pred, gt)))
 
@@ -106,6 +118,9 @@ def nme_per_image(pred, gt):
 
     Returns:
         float64 array `(N,)`; its mean equals `nme(pred, gt)`.
+
+    Example:
+        nme_per_image(pred, gt).shape  # (N,)
     """
     pred, gt = _check_points(pred, gt, "nme")
     num_points = gt.shape[1]
@@ -131,6 +146,9 @@ def landmark_rmse(pred, gt):
 
     Returns:
         float64 array `(N,)`.
+
+    Example:
+        landmark_rmse(pred, gt).shape  # (N,), in pixels
     """
     pred, gt = _check_points(pred, gt, "landmark_rmse")
     return np.sqrt(np.mean(np.sum((pred - gt) ** 2, axis=-1), axis=1))
@@ -151,6 +169,10 @@ def landmark_errors(pred, gt):
 
     Returns:
         dict mapping each name in `NORMALIZATIONS` to a float64 array `(N,)`.
+
+    Example:
+        errors = landmark_errors(pred, gt)
+        sorted(errors)  # ["eye_dist", "eye_outer_width", "width"]
     """
     pred, gt = _check_points(pred, gt, "landmark_errors")
     if gt.shape[1] != 68:

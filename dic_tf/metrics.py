@@ -40,6 +40,9 @@ def rgb_to_y(images):
 
     Returns:
         uint8 array `(..., H, W)`.
+
+    Example:
+        y = rgb_to_y(np.zeros((128, 128, 3), np.uint8))  # uint8 (128, 128), all 16
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
@@ -94,6 +97,9 @@ def psnr_y(sr, hr, border=8):
 
     Returns:
         Python float.
+
+    Example:
+        psnr_y(sr, hr, border=8)  # dB; inf for identical images
     """
     sr, hr = _as_single(sr, hr, "psnr_y")
     return float(psnr_y_batch(sr[None], hr[None], border=border)[0])
@@ -111,6 +117,9 @@ def ssim_y(sr, hr, border=8, variant="official"):
 
     Returns:
         Python float.
+
+    Example:
+        ssim_y(sr, hr, border=8, variant="official")
     """
     sr, hr = _as_single(sr, hr, "ssim_y")
     return float(ssim_y_batch(sr[None], hr[None], border=border, variant=variant)[0])
@@ -126,6 +135,9 @@ def psnr_y_batch(sr, hr, border=8):
 
     Returns:
         float64 array `(N,)`; `inf` where a pair is identical.
+
+    Example:
+        psnr_y_batch(sr_batch, hr_batch)  # float64 (N,)
     """
     y_sr, y_hr = _cropped_y_pair(sr, hr, border, "psnr_y_batch")
     mse = np.mean((y_sr - y_hr) ** 2, axis=(1, 2))
@@ -144,6 +156,9 @@ def ssim_y_batch(sr, hr, border=8, variant="official"):
 
     Returns:
         float64 array `(N,)`.
+
+    Example:
+        ssim_y_batch(sr_batch, hr_batch)  # float64 (N,)
     """
     if variant not in SSIM_VARIANTS:
         raise ValueError(f"Unknown SSIM variant {variant!r}; expected one of {SSIM_VARIANTS}.")
@@ -164,6 +179,9 @@ def gaussian_window(size=SSIM_WINDOW_SIZE, sigma=SSIM_SIGMA):
 
     Returns:
         float64 array `(size,)` summing to 1.
+
+    Example:
+        gaussian_window().shape  # (11, 11), sums to 1
     """
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     taps = np.exp(-(x**2) / (2.0 * sigma**2))

@@ -201,7 +201,12 @@ def _hourglass_only_table(hg: FeedbackHourglass):
 
 
 def weight_table(model):
-    """{PyTorch name: (Keras variable, transform)} for a supported model."""
+    """{PyTorch name: (Keras variable, transform)} for a supported model.
+
+    Example:
+        table = weight_table(build_dic(DICConfig.tiny()))
+        variable, transform = next(iter(table.values()))  # keyed by PyTorch name
+    """
     if isinstance(model, DIC):
         return _dic_table(model).entries
     if isinstance(model, FeedbackHourglass):

@@ -33,7 +33,14 @@ def _numpy_globals():
 
 
 class ForbiddenPickleError(pickle.UnpicklingError):
-    """The pickle references something outside the admitted globals; the message names it."""
+    """The pickle references something outside the admitted globals; the message names it.
+
+    Example:
+        try:
+            restricted_loads(pickle.dumps(print), "inline")
+        except ForbiddenPickleError as error:
+            print(error)  # "inline: refusing to unpickle forbidden global 'builtins.print'..."
+    """
 
 
 class _RestrictedUnpickler(pickle.Unpickler):

@@ -29,6 +29,9 @@ class TestImage:
         lr: uint8 `(H / scale, W / scale, 3)` model input.
         lr_file: LR file name, or None when the LR was made from the HR.
         landmarks: optional float64 `(K, 2)` ground-truth `(x, y)` in HR pixels.
+
+    Example:
+        TestImage("a.png", hr, lr)  # no LR file, no landmarks
     """
 
     name: str
@@ -50,6 +53,9 @@ def landmarks_in_hr_frame(face, hr_shape):
 
     Returns:
         float64 `(K, 2)` `(x, y)` in HR pixels.
+
+    Example:
+        points = landmarks_in_hr_frame(face, hr.shape)  # (68, 2) in HR pixels
     """
     xmin, ymin, xmax, ymax = face.bbox
     height, width = hr_shape[:2]
@@ -76,6 +82,9 @@ def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypo
 
     Raises:
         FileNotFoundError, ValueError: naming the file and the sizes involved.
+
+    Example:
+        test_set, unmatched = load_test_set("data/test/HR", annotations_path="data/test/info.pkl")
     """
     hr_names = list_images(hr_dir)
     if not hr_names:

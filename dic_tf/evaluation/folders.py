@@ -38,6 +38,10 @@ def evaluate_folders(sr_dir, hr_dir, scale=8, ssim_variant="official", progress=
 
     Returns:
         The `results.json` dictionary described in the module docstring.
+
+    Example:
+        results = evaluate_folders("results/DIC", "data/CelebA/test/HR")
+        results["average"]  # {"psnr": ..., "ssim": ...}
     """
     spec = protocol(scale, ssim_variant)
     sr_names = list_images(sr_dir)
@@ -80,6 +84,9 @@ def run_folder_mode(sr_dir, hr_dir, output_dir, scale=8, ssim_variant="official"
 
     Returns:
         The results dictionary.
+
+    Example:
+        run_folder_mode("results/DIC", "data/CelebA/test/HR", "runs/eval_dic")
     """
     results = evaluate_folders(
         sr_dir, hr_dir, scale=scale, ssim_variant=ssim_variant, progress=progress

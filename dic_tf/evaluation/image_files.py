@@ -9,7 +9,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def list_images(folder):
-    """Sorted image file names (by extension) directly inside `folder`."""
+    """Sorted image file names (by extension) directly inside `folder`.
+
+    Example:
+        list_images("data/test/HR")  # ["000001.png", ...]
+    """
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Image folder {folder!r} does not exist.")
     return sorted(
@@ -24,6 +28,9 @@ def load_rgb(path):
 
     Returns:
         uint8 array `(H, W, 3)`.
+
+    Example:
+        hr = load_rgb("data/test/HR/000001.png")  # uint8 (128, 128, 3)
     """
     try:
         with Image.open(path) as image:
@@ -47,6 +54,9 @@ def match_files(sr_names, hr_names, sr_dir, hr_dir):
 
     Returns:
         (list of `(sr_name, hr_name)`, sorted list of unmatched HR names).
+
+    Example:
+        pairs, unmatched = match_files(["a.png"], ["a.jpg", "b.png"], sr_dir, hr_dir)  # [("a.png", "a.jpg")], ["b.png"]
     """
     by_stem = {}
     for name in hr_names:
@@ -73,6 +83,11 @@ def match_files(sr_names, hr_names, sr_dir, hr_dir):
 
 
 def write_png(output_dir, relative_path, image):
+    """Writes uint8 `(H, W, 3)` `image` as PNG at `output_dir/relative_path`; returns `relative_path`.
+
+    Example:
+        write_png("runs/eval", "sr/a.png", sr)  # returns "sr/a.png"
+    """
     path = os.path.join(output_dir, relative_path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     Image.fromarray(image).save(path)
@@ -80,8 +95,18 @@ def write_png(output_dir, relative_path, image):
 
 
 def file_stem(name):
+    """File name without folder and extension.
+
+    Example:
+        file_stem("faces/a.png")  # "a"
+    """
     return os.path.splitext(os.path.basename(name))[0]
 
 
 def size_text(image):
+    """`"WxH"` of an `(H, W, ...)` image, for messages.
+
+    Example:
+        size_text(np.zeros((128, 96, 3)))  # "96x128" (width x height)
+    """
     return f"{image.shape[1]}x{image.shape[0]}"

@@ -24,6 +24,9 @@ def load_landmark_detector(path, num_features=256, num_stacks=4, num_keypoints=6
 
     Returns:
         built `StackedHourglassModel`.
+
+    Example:
+        detector = load_landmark_detector("HG_68_CelebA.pth")
     """
     if os.path.isdir(path):
         return checkpoint_lib.load_stacked_hourglass(path)[0]
@@ -53,6 +56,9 @@ def detect_landmarks(detector, images, batch_size=16):
 
     Returns:
         int64 `(N, K, 2)` `(x, y)` in image pixels.
+
+    Example:
+        points = detect_landmarks(detector, hr_faces)  # int64 (N, 68, 2)
     """
     found = []
     for start in range(0, len(images), batch_size):
@@ -63,7 +69,12 @@ def detect_landmarks(detector, images, batch_size=16):
 
 
 def detection_errors(detector, test_set, records, images, batch_size):
-    """Adds per-image detection errors to `images`; returns their means per source."""
+    """Adds per-image detection errors to `images`; returns their means per source.
+
+    Example:
+        means = detection_errors(detector, test_set, records, results["images"], 16)
+        means["sr"]  # {"width", "eye_outer_width", "eye_dist"}
+    """
     annotated = [k for k, item in enumerate(test_set) if item.landmarks is not None]
     if not annotated:
         raise ValueError("Landmark detection needs ground-truth landmarks (--annotations).")

@@ -36,6 +36,9 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
 
     Returns:
         The results dictionary.
+
+    Example:
+        run_model_mode(KerasPredictor(model), test_set, "runs/eval_dic", {"kind": "keras"})
     """
     if saliency_targets and keras_model is None:
         raise ValueError(
@@ -71,6 +74,9 @@ def check_report_dir(report_dir, output_dir):
 
     The report folder is replaced as a whole, so it may not be `output_dir`
     or a folder above it, and must be new, empty or an earlier report.
+
+    Example:
+        check_report_dir("runs/eval/report", "runs/eval")  # passes; ("runs", "runs/eval") raises
     """
     report_path, output_path = os.path.realpath(report_dir), os.path.realpath(output_dir)
     if os.path.commonpath([report_path, output_path]) == report_path:

@@ -39,7 +39,11 @@ STEPS_DIR = "steps"
 
 
 def upscale_bicubic(lr, scale=8):
-    """The bicubic baseline: Pillow bicubic upscaling of uint8 `(h, w, 3)` by `scale`."""
+    """The bicubic baseline: Pillow bicubic upscaling of uint8 `(h, w, 3)` by `scale`.
+
+    Example:
+        upscale_bicubic(np.zeros((16, 16, 3), np.uint8)).shape  # (128, 128, 3)
+    """
     height, width = lr.shape[:2]
     size = (width * scale, height * scale)
     return np.asarray(Image.fromarray(lr).resize(size, Image.Resampling.BICUBIC))
@@ -63,6 +67,9 @@ def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="offic
 
     Returns:
         `(results dict, list of ImageRecord)`; see the module docstring.
+
+    Example:
+        results, records = evaluate_model(KerasPredictor(model), test_set, "runs/eval")
     """
     if not test_set:
         raise ValueError("evaluate_model: the test set is empty.")

@@ -22,6 +22,10 @@ class Prediction:
         heatmaps: T float32 `(B, h, w, K)` landmark heatmaps.
         attention: T entries, None (a step that used no attention, e.g. DIC's
             first) or float32 `(B, h, w, 5)`, the softmax of the merged heatmaps.
+
+    Example:
+        prediction = KerasPredictor(model)(lr)
+        len(prediction.sr)  # num_steps
     """
 
     sr: list
@@ -34,6 +38,9 @@ class KerasPredictor:
 
     Args:
         model: a built `DIC` (or any model with DIC's output dict).
+
+    Example:
+        prediction = KerasPredictor(model)(np.zeros((2, 16, 16, 3), np.uint8))
     """
 
     def __init__(self, model):
@@ -59,6 +66,9 @@ class SavedModelPredictor:
 
     Args:
         path: the SavedModel folder.
+
+    Example:
+        prediction = SavedModelPredictor("exports/dic/1")(lr)  # one step
     """
 
     def __init__(self, path):

@@ -15,7 +15,11 @@ SSIM_NOTES = {
 
 
 def protocol(scale=8, ssim_variant="official"):
-    """Describes the metric protocol (stored in `results.json`)."""
+    """Describes the metric protocol (stored in `results.json`).
+
+    Example:
+        protocol(8, "official")["border"]  # 8
+    """
     if ssim_variant not in metrics.SSIM_VARIANTS:
         raise ValueError(
             f"Unknown SSIM variant {ssim_variant!r}; expected one of {metrics.SSIM_VARIANTS}."
@@ -35,7 +39,11 @@ def protocol(scale=8, ssim_variant="official"):
 
 
 def model_protocol(scale=8, ssim_variant="official", lr_given=False):
-    """`protocol()` plus how model mode makes its inputs and landmark numbers."""
+    """`protocol()` plus how model mode makes its inputs and landmark numbers.
+
+    Example:
+        model_protocol(8, lr_given=True)["lr"]  # "read from --lr_dir"
+    """
     spec = protocol(scale, ssim_variant)
     spec.update(
         lr="read from --lr_dir" if lr_given else

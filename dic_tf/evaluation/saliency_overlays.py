@@ -26,6 +26,9 @@ def write_saliency(model, test_set, records, targets, output_dir, batch_size=16)
 
     Returns:
         {target label: {HR file name: overlay file relative to output_dir}}.
+
+    Example:
+        files = write_saliency(model, test_set, records, parse_targets("component:mouth"), "runs/eval")
     """
     lr = np.stack([item.lr for item in test_set])
     files = {}

@@ -40,6 +40,9 @@ def assert_lr_size(lr):
 
     Returns `lr` with the assertion as a control dependency, so it also holds
     inside a SavedModel where H and W are unknown when tracing.
+
+    Example:
+        lr = assert_lr_size(tf.zeros((1, 16, 16, 3)))
     """
     height, width = tf.shape(lr)[1], tf.shape(lr)[2]
     check = tf.debugging.Assert(
@@ -67,6 +70,9 @@ def heatmap_landmarks(heatmaps, stride):
     Returns:
         float32 [N, K, 2] of (x, y) SR pixel positions; equals
         `peaks_to_image(heatmap_peaks(heatmaps), stride)` of `dic_tf.landmark_metrics`.
+
+    Example:
+        points = heatmap_landmarks(heatmaps, stride=4)  # (N, K, 2)
     """
     shape = tf.shape(heatmaps)
     width = shape[2]
@@ -89,6 +95,10 @@ class DICServingModule(tf.Module):
         model: a built `dic_tf.models.DIC`.
         lr_size: LR side the `super_resolve_image` signature resizes images to
             (the size the model was trained on, 16 for 128x128 faces).
+
+    Example:
+        module = DICServingModule(model, lr_size=16)
+        tf.saved_model.save(module, "exports/dic/1", signatures=module.signatures())
     """
 
     def __init__(self, model, lr_size=16):

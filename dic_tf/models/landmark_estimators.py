@@ -10,7 +10,12 @@ from dic_tf.layers import FeedbackHourglass, StackedHourglass
 
 @dataclasses.dataclass
 class StackedHourglassConfig:
-    """Architecture of the stacked-hourglass landmark evaluator (the paper's: 256, 4, 68)."""
+    """Architecture of the stacked-hourglass landmark evaluator (the paper's: 256, 4, 68).
+
+    Example:
+        config = StackedHourglassConfig(num_stacks=2)
+        config.to_dict()  # {'num_features': 256, 'num_stacks': 2, 'num_keypoints': 68}
+    """
 
     num_features: int = 256
     num_stacks: int = 4
@@ -23,7 +28,11 @@ class StackedHourglassConfig:
 @dataclasses.dataclass
 class FeedbackHourglassConfig:
     """DIC's landmark branch trained alone: `DICConfig.hg_num_features`,
-    `num_keypoints` and the `num_steps` the recurrence is unrolled for."""
+    `num_keypoints` and the `num_steps` the recurrence is unrolled for.
+
+    Example:
+        config = FeedbackHourglassConfig(num_features=128, num_steps=2)
+    """
 
     num_features: int = 256
     num_keypoints: int = 68
@@ -40,6 +49,10 @@ class StackedHourglassModel(keras.Model):
     Inputs: faces [B, H, W, 3] (normalised space), H and W multiples of 64.
     Returns: the last stack's heatmaps [B, H/4, W/4, num_keypoints], or every
     stack's (a list) with `all_stacks=True`.
+
+    Example:
+        model = StackedHourglassModel(num_features=256, num_stacks=4)
+        heatmaps = model(np.zeros((1, 128, 128, 3), "float32"))  # (1, 32, 32, 68)
     """
 
     def __init__(self, num_features=256, num_stacks=4, num_keypoints=68, **kwargs):
@@ -63,7 +76,12 @@ class StackedHourglassModel(keras.Model):
 
 
 def build_stacked_hourglass(num_features=256, num_stacks=4, num_keypoints=68, image_size=128):
-    """Builds the evaluator with weights created."""
+    """Builds the evaluator with weights created.
+
+    Example:
+        detector = build_stacked_hourglass(256, 4, 68)
+        load_official_weights(detector, "HG_68_CelebA.pth")
+    """
     model = StackedHourglassModel(num_features, num_stacks, num_keypoints)
     model(ops.zeros((1, image_size, image_size, 3)))
     return model
@@ -79,6 +97,10 @@ class FeedbackHourglassModel(keras.Model):
 
     Inputs: faces [B, H, W, 3] (normalised space), H and W multiples of 64.
     Returns: list of `num_steps` heatmaps [B, H/4, W/4, num_keypoints].
+
+    Example:
+        model = FeedbackHourglassModel(num_steps=2)
+        heatmaps = model(np.zeros((1, 128, 128, 3), "float32"))  # one per step
     """
 
     def __init__(self, num_features=256, num_keypoints=68, num_steps=4, **kwargs):
@@ -109,7 +131,11 @@ class FeedbackHourglassModel(keras.Model):
 
 
 def build_feedback_hourglass(config, image_size=128):
-    """Builds a `FeedbackHourglassModel` for a `FeedbackHourglassConfig`, weights created."""
+    """Builds a `FeedbackHourglassModel` for a `FeedbackHourglassConfig`, weights created.
+
+    Example:
+        model = build_feedback_hourglass(FeedbackHourglassConfig())
+    """
     model = FeedbackHourglassModel(config.num_features, config.num_keypoints, config.num_steps)
     model(ops.zeros((1, image_size, image_size, 3)))
     return model

@@ -39,6 +39,10 @@ class FaceResult(NamedTuple):
         flags: tuple of "upsampled" / "downsampled".
         lr: uint8 `[lr, lr, 3]`; bicubic, sr: uint8 `[8 lr, 8 lr, 3]`.
         landmarks_steps: float64 `[T, K, 2]` `(x, y)` in photo pixels, one per step exposed.
+
+    Example:
+        canvas, results = super_resolve_photo(photo, faces, predictor, 16)
+        results[0].sr.shape  # (128, 128, 3)
     """
 
     face: object

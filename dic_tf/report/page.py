@@ -58,6 +58,9 @@ def write_report(
 
     Returns:
         Path of the written `index.html`.
+
+    Example:
+        index = write_report(records, "runs/eval/report", title="DIC evaluation")
     """
     records = list(records)
     _check_records(records, sort_metric)
@@ -174,6 +177,9 @@ def check_report_dir(path):
     Raises:
         FileExistsError naming `path` when it is a file, or a non-empty folder
         without the report marker (something the user made).
+
+    Example:
+        check_report_dir("runs/eval/report")  # raises FileExistsError for a user folder
     """
     if not os.path.lexists(path):
         return

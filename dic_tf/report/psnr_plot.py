@@ -18,6 +18,9 @@ def render_psnr_plot(averages, font=None, size=(640, 360)):
 
     Returns:
         RGB `PIL.Image`.
+
+    Example:
+        render_psnr_plot(average_metrics(records)).save("psnr_per_step.png")
     """
     font = font or load_font()
     width, height = size

@@ -29,6 +29,9 @@ class ImageRecord:
             right eye, nose, mouth, contour), any resolution.
         saliency: optional mapping target label -> float `(h, w)` map over the
             LR pixels, drawn over the LR.
+
+    Example:
+        record = ImageRecord("a.png", lr, hr, sr_steps=[sr], metrics=[{"psnr": 27.1}])
     """
 
     name: str
@@ -95,6 +98,9 @@ def average_metrics(records):
 
     Returns:
         dict row label -> dict metric name -> float, rows in display order.
+
+    Example:
+        average_metrics(records)  # {"bicubic": {...}, "step 1": {...}, ...}
     """
     rows = {}
     if all(r.bicubic_metrics is not None for r in records):
@@ -111,6 +117,11 @@ def average_metrics(records):
 
 
 def check_rgb(image, label, size=None):
+    """Raises unless `image` is a uint8 `(H, W, 3)` array (of shape `size` when given).
+
+    Example:
+        check_rgb(np.zeros((4, 4, 3), np.uint8), "hr")  # passes; float32 raises TypeError
+    """
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise TypeError(f"{label} must be a uint8 numpy array, got {type(image).__name__} "
                         f"{getattr(image, 'dtype', '')}.")
@@ -121,10 +132,20 @@ def check_rgb(image, label, size=None):
 
 
 def check_per_step(values, num_steps, label):
+    """Raises unless `values` has one entry per step.
+
+    Example:
+        check_per_step([m1, m2], 2, "a.png: metrics")  # passes
+    """
     if len(values) != num_steps:
         raise ValueError(f"{label} has {len(values)} entries, expected one per step ({num_steps}).")
 
 
 def check_points(points, label):
+    """Raises unless `points` is `(K, 2)` of `(x, y)`.
+
+    Example:
+        check_points(np.zeros((68, 2)), "gt")  # passes
+    """
     if np.ndim(points) != 2 or np.shape(points)[-1] != 2:
         raise ValueError(f"{label} must have shape (K, 2) of (x, y), got {np.shape(points)}.")

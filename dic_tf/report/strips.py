@@ -17,6 +17,9 @@ def render_strip(record, font=None):
     Returns:
         RGB `PIL.Image` of `(1 + 5 attention rows + saliency rows) * H +
         labels` by `columns * W` pixels.
+
+    Example:
+        render_strip(record).save("strip.png")
     """
     font = font or load_font()
     height, width = record.hr.shape[:2]
