@@ -27,7 +27,11 @@ DIR_MODE = 0o777 & ~UMASK
 
 
 def make_staging_dir(parent, prefix):
-    """A new folder inside `parent` (created if needed) with the usual folder mode."""
+    """A new folder inside `parent` (created if needed) with the usual folder mode.
+
+    Example:
+        staging = make_staging_dir("out", prefix=".report.")  # 0755, renamed later
+    """
     os.makedirs(parent, exist_ok=True)
     path = tempfile.mkdtemp(prefix=prefix, dir=parent)
     os.chmod(path, DIR_MODE)
@@ -35,7 +39,11 @@ def make_staging_dir(parent, prefix):
 
 
 def fsync_dir(path):
-    """Flushes a folder's entries (renames into it) to disk."""
+    """Flushes a folder's entries (renames into it) to disk.
+
+    Example:
+        fsync_dir("out")
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -50,6 +58,9 @@ def write_json(path, obj, **dump_kwargs):
         path: destination; its folder must exist.
         obj: JSON-serialisable value.
         **dump_kwargs: passed to `json.dump` (indent, sort_keys, allow_nan, ...).
+
+    Example:
+        write_json("out/results.json", {"psnr": 27.1}, indent=2)
     """
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")

@@ -42,7 +42,11 @@ def _write_json(path, obj):
 
 
 def list_checkpoints(directory):
-    """Complete checkpoints in `directory` as [(step, path)], oldest first."""
+    """Complete checkpoints in `directory` as [(step, path)], oldest first.
+
+    Example:
+        list_checkpoints("runs/dic/checkpoints")  # [".../ckpt-000100", ...]
+    """
     if not os.path.isdir(directory):
         return []
     found = []
@@ -54,13 +58,21 @@ def list_checkpoints(directory):
 
 
 def latest_checkpoint(directory):
-    """Path of the newest complete checkpoint in `directory`, or None."""
+    """Path of the newest complete checkpoint in `directory`, or None.
+
+    Example:
+        latest_checkpoint("runs/dic/checkpoints")
+    """
     found = list_checkpoints(directory)
     return found[-1][1] if found else None
 
 
 def best_checkpoint(directory):
-    """Path of the checkpoint `best.json` names, or None."""
+    """Path of the checkpoint `best.json` names, or None.
+
+    Example:
+        best_checkpoint("runs/dic/checkpoints")  # or None
+    """
     path = os.path.join(directory, BEST_FILE)
     if not os.path.isfile(path):
         return None
@@ -93,6 +105,9 @@ def save_checkpoint(directory, step, model, optimizers, state, keep=3, extra_mod
 
     Returns:
         The checkpoint's path.
+
+    Example:
+        save_checkpoint("runs/dic/checkpoints", 100, model, {"sr": optimizer}, {"epoch": 1})
     """
     os.makedirs(directory, exist_ok=True)
     final = os.path.join(directory, f"ckpt-{step:08d}")
@@ -122,7 +137,11 @@ def save_checkpoint(directory, step, model, optimizers, state, keep=3, extra_mod
 
 
 def mark_best(directory, checkpoint_path, metric, value):
-    """Atomically records `checkpoint_path` as the best checkpoint."""
+    """Atomically records `checkpoint_path` as the best checkpoint.
+
+    Example:
+        mark_best("runs/dic/checkpoints", path, "psnr", 27.1)
+    """
     state = read_state(checkpoint_path)
     _write_json(
         os.path.join(directory, BEST_FILE),
@@ -168,7 +187,11 @@ def _is_abandoned_staging(name):
 
 
 def read_state(checkpoint_path):
-    """The state.json of a checkpoint, with a clear error when it is not one."""
+    """The state.json of a checkpoint, with a clear error when it is not one.
+
+    Example:
+        state = read_state(path)
+    """
     path = os.path.join(checkpoint_path, STATE_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -184,7 +207,11 @@ def read_state(checkpoint_path):
 
 
 def restore_optimizers(checkpoint_path, optimizers):
-    """Assigns saved optimizer variables to built optimizers, checking names and shapes."""
+    """Assigns saved optimizer variables to built optimizers, checking names and shapes.
+
+    Example:
+        restore_optimizers(path, {"sr": optimizer})
+    """
     path = os.path.join(checkpoint_path, OPTIMIZERS_FILE)
     with np.load(path) as saved:
         expected = _optimizer_arrays(optimizers)
@@ -209,6 +236,9 @@ def resolve(path, which="latest"):
         path: the checkpoint, its checkpoints directory or the train directory.
         which: 'latest', 'best', or 'best_or_latest' (the best when one was
             marked, else the latest).
+
+    Example:
+        resolve("runs/dic", which="best")  # a checkpoint folder
     """
     if which not in ("latest", "best", "best_or_latest"):
         raise ValueError(f"which={which!r}; expected 'latest', 'best' or 'best_or_latest'.")
@@ -233,6 +263,9 @@ def read_model_state(path, model_name, which="latest"):
     Raises:
         FileNotFoundError / ValueError naming the path when there is no such
         checkpoint or it holds another network.
+
+    Example:
+        state = read_model_state("runs/dic", "dic")
     """
     checkpoint_path = resolve(path, which)
     state = read_state(checkpoint_path)
@@ -258,6 +291,9 @@ def load_model(path, which="latest"):
     Raises:
         FileNotFoundError / ValueError naming the path when it is not a DIC
         checkpoint.
+
+    Example:
+        model, config = load_model("runs/dic")
     """
     from dic_tf.config import DICConfig
     from dic_tf.models import build_dic
@@ -278,6 +314,9 @@ def load_stacked_hourglass(path, which="best_or_latest"):
 
     Returns:
         (model, config dict): the built `StackedHourglassModel` with its weights.
+
+    Example:
+        detector, config = load_stacked_hourglass("runs/hg_eval")
     """
     from dic_tf.models import build_stacked_hourglass
 

@@ -23,6 +23,10 @@ class DICConfig:
         num_keypoints: landmarks predicted (68 for CelebA, 194 for Helen).
         num_fusion_blocks: grouped residual blocks in the attentive fusion.
         detach_attention: stop the SR loss gradient through the attention.
+
+    Example:
+        config = DICConfig.x8()
+        DICConfig.from_dict(config.to_dict()) == config  # True
     """
 
     scale: int = 8

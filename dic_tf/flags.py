@@ -26,7 +26,11 @@ _HELP = {
 
 
 def define_config_flags(flag_values=flags.FLAGS):
-    """Defines `--config` and one flag per `DICConfig` field (default: preset value)."""
+    """Defines `--config` and one flag per `DICConfig` field (default: preset value).
+
+    Example:
+        define_config_flags()  # --config and one flag per DICConfig field
+    """
     flags.DEFINE_enum(
         "config", "x8", sorted(PRESETS), "DICConfig preset; field flags override it.",
         flag_values=flag_values,
@@ -42,7 +46,11 @@ def define_config_flags(flag_values=flags.FLAGS):
 
 
 def config_from_flags(flag_values=flags.FLAGS):
-    """The `DICConfig` of the `--config` preset with every set field flag applied."""
+    """The `DICConfig` of the `--config` preset with every set field flag applied.
+
+    Example:
+        config = config_from_flags()  # DICConfig from --config and the field flags
+    """
     config = PRESETS[flag_values.config]()
     overrides = {
         field.name: flag_values[field.name].value

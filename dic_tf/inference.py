@@ -21,7 +21,14 @@ DEFAULT_LR_SIZE = 16
 
 
 class ImageReadError(ValueError):
-    """An input file could not be read as an image; the message names the file."""
+    """An input file could not be read as an image; the message names the file.
+
+    Example:
+        try:
+            read_rgb("broken.png")
+        except ImageReadError as error:
+            print(error)
+    """
 
 
 def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFAULT_LR_SIZE):
@@ -38,6 +45,9 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFA
     Returns:
         (model, info): info is {"kind": "checkpoint"|"pytorch_checkpoint",
         "path", "config"}, for reports.
+
+    Example:
+        model, info = load_dic(checkpoint="runs/dic/checkpoints")
     """
     if (checkpoint is None) == (pytorch_checkpoint is None):
         raise ValueError("Give exactly one of a training checkpoint or an official PyTorch checkpoint.")
@@ -67,7 +77,11 @@ def _info(kind, source, config):
 
 
 def resolve_saved_model_dir(path):
-    """`path` itself if it holds a SavedModel, else its highest integer version."""
+    """`path` itself if it holds a SavedModel, else its highest integer version.
+
+    Example:
+        resolve_saved_model_dir("exports/dic")  # "exports/dic/<latest version>"
+    """
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path
     versions = sorted(
@@ -86,6 +100,9 @@ class SavedModelPredictor:
 
     Args:
         path: a version directory or a model base path (latest version used).
+
+    Example:
+        outputs = SavedModelPredictor("exports/dic")(lr)  # {"sr", "landmarks", "heatmaps"}
     """
 
     def __init__(self, path):
@@ -108,6 +125,9 @@ class KerasPredictor:
     """Runs a Keras DIC through the same graph as the export (`DICServingModule`).
 
     `model` stays available (e.g. for every step's heatmaps, `dic_tf.photos.photo.run_model`).
+
+    Example:
+        outputs = KerasPredictor(model)(lr)
     """
 
     def __init__(self, model, lr_size=DEFAULT_LR_SIZE):
@@ -121,7 +141,11 @@ class KerasPredictor:
 
 
 def list_images(folder):
-    """Sorted paths of the image files (by extension) directly inside `folder`."""
+    """Sorted paths of the image files (by extension) directly inside `folder`.
+
+    Example:
+        list_images("faces/")
+    """
     return sorted(
         os.path.join(folder, name) for name in os.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, name))
@@ -158,7 +182,11 @@ def output_names(paths):
 
 
 def read_rgb(path):
-    """uint8 [H, W, 3] RGB of an image file; `ImageReadError` naming it otherwise."""
+    """uint8 [H, W, 3] RGB of an image file; `ImageReadError` naming it otherwise.
+
+    Example:
+        image = read_rgb("face.png")  # uint8 (H, W, 3)
+    """
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
@@ -171,6 +199,9 @@ def to_lr(image, lr_size):
 
     Resized with Pillow bicubic (as the data preparation) unless already
     `lr_size` x `lr_size`.
+
+    Example:
+        lr = to_lr(image, 16)  # float32 (16, 16, 3) in [0, 1]
     """
     if image.shape[:2] != (lr_size, lr_size):
         image = np.asarray(
@@ -180,17 +211,29 @@ def to_lr(image, lr_size):
 
 
 def to_uint8(image):
-    """float [..., 3] in [0, 1] -> uint8, rounded."""
+    """float [..., 3] in [0, 1] -> uint8, rounded.
+
+    Example:
+        to_uint8(np.full((2, 2, 3), 0.5))  # all 128
+    """
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def write_png(path, image):
-    """Writes uint8 [H, W, 3] RGB as PNG."""
+    """Writes uint8 [H, W, 3] RGB as PNG.
+
+    Example:
+        write_png("sr.png", sr_uint8)
+    """
     Image.fromarray(image).save(path, format="PNG")
 
 
 def draw_landmarks(image, points, radius=1, color=(0, 255, 0)):
-    """uint8 [H, W, 3] copy of `image` with a dot at each (x, y) of `points` [K, 2]."""
+    """uint8 [H, W, 3] copy of `image` with a dot at each (x, y) of `points` [K, 2].
+
+    Example:
+        overlay = draw_landmarks(sr_uint8, points)
+    """
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     for x, y in np.asarray(points, np.float64):

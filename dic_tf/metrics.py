@@ -16,12 +16,13 @@ are computed on `(256 - Y) % 256` instead of `Y`. PSNR is invariant to that
 mean intensity. `ssim_y(..., variant="official")` reproduces the published
 numbers, `variant="standard"` is the textbook SSIM on Y.
 
-Everything here is numpy only; batch functions are vectorised over images.
+Everything here works on numpy arrays; batch functions are vectorised over images.
 """
 
 import numpy as np
 
 from dic_tf.config import RGB_MEAN
+from dic_tf.image_space import from_model_space
 
 BT601_Y_WEIGHTS = (65.481, 128.553, 24.966)
 SSIM_VARIANTS = ("official", "standard")
@@ -39,6 +40,9 @@ def rgb_to_y(images):
 
     Returns:
         uint8 array `(..., H, W)`.
+
+    Example:
+        y = rgb_to_y(np.zeros((128, 128, 3), np.uint8))  # uint8 (128, 128), all 16
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
@@ -56,7 +60,8 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
 
     The network works on RGB in [0, 1] minus the dataset mean. The official
     `get_current_visual` + `quantize` add the mean back, multiply by 255,
-    clamp to [0, 255] and round half to even, all in float32.
+    clamp to [0, 255] and round half to even, all in float32
+    (`dic_tf.image_space.from_model_space`).
 
     Args:
         images: float array `(..., H, W, 3)` in the mean-subtracted space.
@@ -64,6 +69,10 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
 
     Returns:
         uint8 array `(..., H, W, 3)`.
+
+    Example:
+        >>> normalized_to_uint8(np.zeros((1, 2, 2, 3), np.float32))[0, 0, 0]
+        array([130, 108,  96], dtype=uint8)
     """
     images = np.asarray(images)
     if not np.issubdtype(images.dtype, np.floating):
@@ -75,9 +84,7 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
             "normalized_to_uint8 expects RGB images of shape (..., H, W, 3), got "
             f"{images.shape}."
         )
-    x = images.astype(np.float32) + np.asarray(mean, dtype=np.float32)
-    x = np.clip(x * np.float32(255.0), 0.0, 255.0)
-    return np.round(x).astype(np.uint8)
+    return from_model_space(images.astype(np.float32), "pixels", mean).astype(np.uint8)
 
 
 def psnr_y(sr, hr, border=8):
@@ -90,6 +97,9 @@ def psnr_y(sr, hr, border=8):
 
     Returns:
         Python float.
+
+    Example:
+        psnr_y(sr, hr, border=8)  # dB; inf for identical images
     """
     sr, hr = _as_single(sr, hr, "psnr_y")
     return float(psnr_y_batch(sr[None], hr[None], border=border)[0])
@@ -107,6 +117,9 @@ def ssim_y(sr, hr, border=8, variant="official"):
 
     Returns:
         Python float.
+
+    Example:
+        ssim_y(sr, hr, border=8, variant="official")
     """
     sr, hr = _as_single(sr, hr, "ssim_y")
     return float(ssim_y_batch(sr[None], hr[None], border=border, variant=variant)[0])
@@ -122,6 +135,9 @@ def psnr_y_batch(sr, hr, border=8):
 
     Returns:
         float64 array `(N,)`; `inf` where a pair is identical.
+
+    Example:
+        psnr_y_batch(sr_batch, hr_batch)  # float64 (N,)
     """
     y_sr, y_hr = _cropped_y_pair(sr, hr, border, "psnr_y_batch")
     mse = np.mean((y_sr - y_hr) ** 2, axis=(1, 2))
@@ -140,6 +156,9 @@ def ssim_y_batch(sr, hr, border=8, variant="official"):
 
     Returns:
         float64 array `(N,)`.
+
+    Example:
+        ssim_y_batch(sr_batch, hr_batch)  # float64 (N,)
     """
     if variant not in SSIM_VARIANTS:
         raise ValueError(f"Unknown SSIM variant {variant!r}; expected one of {SSIM_VARIANTS}.")
@@ -160,6 +179,9 @@ def gaussian_window(size=SSIM_WINDOW_SIZE, sigma=SSIM_SIGMA):
 
     Returns:
         float64 array `(size,)` summing to 1.
+
+    Example:
+        gaussian_window().shape  # (11, 11), sums to 1
     """
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     taps = np.exp(-(x**2) / (2.0 * sigma**2))

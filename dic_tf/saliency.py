@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 from tf_keras_vis.saliency import Saliency
 
-from dic_tf.config import RGB_MEAN
 from dic_tf.layers.fusion import COMPONENT_NAMES
+from dic_tf.image_space import pixels_to_model_space
 
 KINDS = ("landmark", "component")
 
@@ -34,6 +34,9 @@ class Target:
     Attributes:
         kind: "landmark" or "component".
         index: landmark index, or component index into `COMPONENT_NAMES`.
+
+    Example:
+        Target("landmark", 30)  # or Target("component", 3), the mouth
     """
 
     kind: str
@@ -57,6 +60,9 @@ def parse_targets(spec, num_keypoints=68):
 
     Returns:
         list of `Target` in the given order, without duplicates.
+
+    Example:
+        parse_targets("landmark:30,component:mouth")  # two Targets
     """
     targets = []
     for item in (part.strip() for part in spec.split(",")):
@@ -104,6 +110,9 @@ def functional_wrapper(model, target, lr_size):
         `[B, H, W, 3]`) and returning the final heatmaps `[B, 2H, 2W, K]` for
         a landmark target or the final attention `[B, 2H, 2W, 5]` (softmax of
         the merged heatmaps) for a component target.
+
+    Example:
+        wrapper = functional_wrapper(model, target, (16, 16))
     """
     lr = keras.Input(shape=(*lr_size, 3), name="lr")
     outputs = model(lr)
@@ -125,6 +134,9 @@ def score_function(target):
     Returns:
         callable `[B, h, w, C] -> [B]`: the peak of the landmark's heatmap,
         or the summed attention of the component.
+
+    Example:
+        score = score_function(target)
     """
     if target.kind == "landmark":
         return lambda output: tf.reduce_max(output[..., target.index], axis=(1, 2))
@@ -142,6 +154,9 @@ def saliency_maps(model, lr, target, batch_size=16):
 
     Returns:
         float32 `[N, H, W]` in [0, 1] (each image min-max normalised).
+
+    Example:
+        maps = saliency_maps(model, lr_uint8, Target("component", "mouth"))  # (N, 16, 16)
     """
     lr = np.asarray(lr)
     if lr.dtype != np.uint8 or lr.ndim != 4 or lr.shape[-1] != 3:
@@ -151,9 +166,9 @@ def saliency_maps(model, lr, target, batch_size=16):
     wrapper = functional_wrapper(model, target, lr.shape[1:3])
     saliency = Saliency(wrapper, clone=False)
     score = score_function(target)
-    normalised = lr.astype(np.float32) / 255.0 - np.asarray(RGB_MEAN, np.float32)
+    normalized = pixels_to_model_space(lr)
     maps = [
-        saliency(score, [normalised[start:start + batch_size]])[0]
+        saliency(score, [normalized[start:start + batch_size]])[0]
         for start in range(0, len(lr), batch_size)
     ]
     return np.concatenate(maps).astype(np.float32)

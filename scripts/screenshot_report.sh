@@ -4,7 +4,7 @@
 # Usage:
 #   scripts/screenshot_report.sh REPORT_DIR OUTPUT_PNG [WIDTH,HEIGHT]
 #
-#   REPORT_DIR  folder written by dic_tf.report.write_report (holds index.html)
+#   REPORT_DIR  folder written by dic_tf.report.page.write_report (holds index.html)
 #   OUTPUT_PNG  screenshot to write
 #   WIDTH,HEIGHT  window size in pixels (default 1280,2000)
 #

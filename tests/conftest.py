@@ -10,11 +10,16 @@ _MEASURED = []
 
 
 @pytest.fixture
-def record_error():
-    """record_error(what, value, tolerance): shown in the summary after the tests."""
+def record_error(request):
+    """record_error(what, value, tolerance): shown in the summary after the tests.
+
+    Also kept in the test's `user_properties`, which carry the values of a
+    `backend` case run in a child pytest (`tests/backend_param.py`) back.
+    """
 
     def record(what, value, tolerance):
         _MEASURED.append((what, value, tolerance))
+        request.node.user_properties.append(("measured", (what, float(value), tolerance)))
 
     return record
 

@@ -1,13 +1,10 @@
 """Reference vectors of the authors' PyTorch code (float64), copied in tests/fixtures.
 
-Used by the TensorFlow tests and, in a subprocess, by the JAX backend test:
-`python -m tests.reference` prints every parity error as JSON.
+Used by tests/test_model_parity.py on every backend (`tests/backend_param.py`).
 """
 
 import json
-import os
 import pathlib
-import sys
 import zlib
 
 import numpy as np
@@ -130,19 +127,3 @@ def merge_errors():
         )
         for k in (68, 194)
     }
-
-
-def all_errors():
-    """Every parity error, keyed by fixture."""
-    errors = {name: dic_errors(name) for name in DIC_FIXTURES}
-    errors.update({name: hourglass_errors(name) for name in HOURGLASS_FIXTURES})
-    errors["lightcnn"] = lightcnn_errors()
-    errors["merge"] = merge_errors()
-    return errors
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-
-    json.dump({"backend": keras.backend.backend(), "errors": all_errors()}, sys.stdout)

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from dic_tf.data import annotations
+from dic_tf.data import annotations, pts_files
 
 
 def _entry(seed=0, count=68):
@@ -124,11 +124,11 @@ def test_bbox_from_landmarks_is_a_centred_square():
 
 def test_pts_round_trip_and_folder(tmp_path):
     landmarks = np.random.default_rng(0).uniform(50, 150, (68, 2))
-    annotations.write_pts(str(tmp_path / "face.pts"), landmarks)
-    np.testing.assert_allclose(annotations.read_pts(str(tmp_path / "face.pts")), landmarks, atol=1e-6)
+    pts_files.write_pts(str(tmp_path / "face.pts"), landmarks)
+    np.testing.assert_allclose(pts_files.read_pts(str(tmp_path / "face.pts")), landmarks, atol=1e-6)
     (tmp_path / "face.jpg").write_bytes(b"")
-    annotations.write_pts(str(tmp_path / "orphan.pts"), landmarks)
-    annotations.write_pts(str(tmp_path / "short.pts"), landmarks[:60])
+    pts_files.write_pts(str(tmp_path / "orphan.pts"), landmarks)
+    pts_files.write_pts(str(tmp_path / "short.pts"), landmarks[:60])
     (tmp_path / "short.png").write_bytes(b"")
     (tmp_path / "broken.pts").write_text("version: 1\nn_points: 68\n{\n1 2\n}\n")
     (tmp_path / "broken.png").write_bytes(b"")
@@ -144,7 +144,7 @@ def test_pts_round_trip_and_folder(tmp_path):
 
 def test_pts_one_based(tmp_path):
     landmarks = np.random.default_rng(0).uniform(50, 150, (68, 2))
-    annotations.write_pts(str(tmp_path / "face.pts"), landmarks)
+    pts_files.write_pts(str(tmp_path / "face.pts"), landmarks)
     (tmp_path / "face.png").write_bytes(b"")
     faces, _ = annotations.read_annotations(None, str(tmp_path), pts_one_based=True)
     np.testing.assert_allclose(faces[0].landmarks, landmarks - 1, atol=1e-6)

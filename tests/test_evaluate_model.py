@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import checkpoint, evaluation, inference, landmarks, metrics
+from dic_tf import checkpoint, inference, landmark_metrics, metrics
+from dic_tf.evaluation.face_sets import load_test_set
+from dic_tf.evaluation.image_files import load_rgb
+from dic_tf.evaluation.landmark_detector import detect_landmarks, load_landmark_detector
+from dic_tf.evaluation.model_scoring import evaluate_model, upscale_bicubic
+from dic_tf.evaluation.predictors import KerasPredictor, SavedModelPredictor
 from dic_tf.data import preparation, synthetic
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,14 +80,14 @@ def test_results_json_contract(run):
 def test_metrics_recomputed_from_written_pngs(run, demo):
     out, results, _ = run
     for name, entry in results["images"].items():
-        hr = evaluation.load_rgb(demo / "hr" / name)
+        hr = load_rgb(demo / "hr" / name)
         for step in entry["steps"]:
-            sr = evaluation.load_rgb(out / step["sr_file"])
+            sr = load_rgb(out / step["sr_file"])
             assert step["psnr"] == pytest.approx(metrics.psnr_y(sr, hr), abs=1e-9)
             assert step["ssim"] == pytest.approx(metrics.ssim_y(sr, hr), abs=1e-9)
-        final = evaluation.load_rgb(out / entry["sr_file"])
-        np.testing.assert_array_equal(final, evaluation.load_rgb(out / entry["steps"][-1]["sr_file"]))
-        bicubic = evaluation.upscale_bicubic(preparation.make_lr(hr), 8)
+        final = load_rgb(out / entry["sr_file"])
+        np.testing.assert_array_equal(final, load_rgb(out / entry["steps"][-1]["sr_file"]))
+        bicubic = upscale_bicubic(preparation.make_lr(hr), 8)
         assert entry["bicubic"]["psnr"] == pytest.approx(metrics.psnr_y(bicubic, hr), abs=1e-9)
 
 
@@ -142,7 +147,7 @@ def test_report_screenshot(run, tmp_path):
 
 def test_annotations_are_mapped_into_the_hr_frame(demo):
     faces = synthetic.generate_faces(NUM_FACES, 0)
-    test_set, unmatched = evaluation.load_test_set(str(demo / "hr"),
+    test_set, unmatched = load_test_set(str(demo / "hr"),
                                                    annotations_path=str(demo / "info.json"))
     assert unmatched == [] and [item.name for item in test_set] == faces.names
     for item, image in zip(test_set, faces.images):
@@ -165,19 +170,19 @@ def test_test_set_errors_name_files_and_sizes(tmp_path):
     _write(lr, "a.png", face[::8, ::8])
     _write(lr, "b.png", face[::8, ::8])
     with pytest.raises(FileNotFoundError, match=r"No ground truth for .*b\.png"):
-        evaluation.load_test_set(str(hr), str(lr))
+        load_test_set(str(hr), str(lr))
     (lr / "b.png").unlink()
     _write(lr, "a.png", face[:120:8, ::8])
     with pytest.raises(ValueError, match=r"LR .*a\.png' is 16x15.*128x120.*is 128x128"):
-        evaluation.load_test_set(str(hr), str(lr))
+        load_test_set(str(hr), str(lr))
     _write(hr, "c.png", face[:, :64])
     with pytest.raises(ValueError, match=r"c\.png' is 64x128 .*official preparation"):
-        evaluation.load_test_set(str(hr))
+        load_test_set(str(hr))
     _write(hr, "c.png", face[:64, :64])
     with pytest.raises(ValueError, match=r"c\.png' is 64x64 but .*a\.png' is 128x128"):
-        evaluation.load_test_set(str(hr))
+        load_test_set(str(hr))
     with pytest.raises(FileNotFoundError, match="missing"):
-        evaluation.load_test_set(str(tmp_path / "missing"))
+        load_test_set(str(tmp_path / "missing"))
 
 
 def test_cli_reports_usage_and_missing_files(tmp_path):
@@ -205,13 +210,13 @@ def _tiny_config():
 def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path):
     lr_dir = tmp_path / "lr"
     for name in os.listdir(demo / "hr"):
-        _write(lr_dir, name, preparation.make_lr(evaluation.load_rgb(demo / "hr" / name)))
-    made, _ = evaluation.load_test_set(str(demo / "hr"))
-    paired, _ = evaluation.load_test_set(str(demo / "hr"), str(lr_dir))
-    predictor = evaluation.KerasPredictor(tiny)
-    one, _ = evaluation.evaluate_model(predictor, made, str(tmp_path / "a"), batch_size=1,
+        _write(lr_dir, name, preparation.make_lr(load_rgb(demo / "hr" / name)))
+    made, _ = load_test_set(str(demo / "hr"))
+    paired, _ = load_test_set(str(demo / "hr"), str(lr_dir))
+    predictor = KerasPredictor(tiny)
+    one, _ = evaluate_model(predictor, made, str(tmp_path / "a"), batch_size=1,
                                        progress=False)
-    three, records = evaluation.evaluate_model(predictor, paired, str(tmp_path / "b"),
+    three, records = evaluate_model(predictor, paired, str(tmp_path / "b"),
                                                batch_size=3, progress=False)
     assert three["protocol"]["lr"] == "read from --lr_dir"
     for name, entry in one["images"].items():
@@ -239,10 +244,10 @@ def test_saved_model_predictor(demo, tmp_path):
 
     module = tf.Module()
     tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": serve})
-    predictor = evaluation.SavedModelPredictor(str(tmp_path / "sm"))
+    predictor = SavedModelPredictor(str(tmp_path / "sm"))
     assert predictor.num_keypoints == 68
-    test_set, _ = evaluation.load_test_set(str(demo / "hr"))
-    results, records = evaluation.evaluate_model(predictor, test_set, str(tmp_path / "out"),
+    test_set, _ = load_test_set(str(demo / "hr"))
+    results, records = evaluate_model(predictor, test_set, str(tmp_path / "out"),
                                                  batch_size=2, progress=False)
     assert results["num_steps"] == 1 and records[0].attention is None
     for item in test_set:
@@ -250,23 +255,23 @@ def test_saved_model_predictor(demo, tmp_path):
         assert results["images"][item.name]["psnr"] == pytest.approx(
             metrics.psnr_y(nearest, item.hr), abs=1e-9)
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        evaluation.SavedModelPredictor(str(tmp_path / "nowhere"))
+        SavedModelPredictor(str(tmp_path / "nowhere"))
 
 
 def test_landmark_detection_on_sr_bicubic_and_hr(tiny, demo, tmp_path):
-    detector = evaluation.load_landmark_detector(str(demo / "hg_tiny.npz"), 32, 2)
-    test_set, _ = evaluation.load_test_set(str(demo / "hr"),
+    detector = load_landmark_detector(str(demo / "hg_tiny.npz"), 32, 2)
+    test_set, _ = load_test_set(str(demo / "hr"),
                                            annotations_path=str(demo / "info.json"))
-    results, records = evaluation.evaluate_model(
-        evaluation.KerasPredictor(tiny), test_set, str(tmp_path), batch_size=3,
+    results, records = evaluate_model(
+        KerasPredictor(tiny), test_set, str(tmp_path), batch_size=3,
         detector=detector, progress=False,
     )
     detection = results["average"]["landmark_detection"]
     assert detection["num_images"] == NUM_FACES
     gt = np.stack([item.landmarks for item in test_set])
     hr = np.stack([item.hr for item in test_set])
-    expected = landmarks.landmark_errors(evaluation.detect_landmarks(detector, hr), gt)
-    for name in landmarks.NORMALIZATIONS:
+    expected = landmark_metrics.landmark_errors(detect_landmarks(detector, hr), gt)
+    for name in landmark_metrics.NORMALIZATIONS:
         assert detection["hr"][name] == pytest.approx(expected[name].mean(), abs=1e-12)
         assert set(detection) == {"sr", "bicubic", "hr", "num_images"}
     for item in test_set:

@@ -16,7 +16,7 @@ from absl import flags
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from PIL import Image
 
-from dic_tf import landmarks as landmarks_lib
+from dic_tf import landmark_metrics
 from dic_tf.config import RGB_MEAN, DICConfig
 from dic_tf.convert import load_official_weights
 from dic_tf.export import exporter, rest, serving, tflite, warmup
@@ -105,7 +105,7 @@ def test_serving_default_round_trip_in_fresh_process(exported, tmp_path, record_
     )
     np.testing.assert_array_equal(
         got["landmarks"],
-        landmarks_lib.peaks_to_image(landmarks_lib.heatmap_peaks(got["heatmaps"])),
+        landmark_metrics.peaks_to_image(landmark_metrics.heatmap_peaks(got["heatmaps"])),
     )
 
 

@@ -22,32 +22,52 @@ from dic_tf.layers import (
     pixel_shuffle,
 )
 from dic_tf.layers.fusion import component_matrix
+from dic_tf.layers.preprocessing import FaceImageConverter
 from dic_tf.models import DIC, build_dic
+from tests.layer_test_case import run_layer_test
 
-LAYERS = [
-    ConvBlock(8, 3, groups=2),
-    DeconvBlock(4, 12, 8, 2),
-    FeedbackBlock(4, 2),
-    AttentiveFeedbackBlock(4, 2, 1),
-    AttentiveFusion(4, 1),
-    GroupedResidualBlock(10, 5),
-    ResidualBlock(8, use_batch_norm=True),
-    Linear1x1(8),
-    Hourglass(4, 8),
-    FeedbackHourglass(8, 68),
-    StackedHourglass(8, 2, 68),
+
+def _x(*shape, dtype="float32"):
+    return np.random.default_rng(0).uniform(0, 1, shape).astype(dtype)
+
+
+# (layer class, constructor arguments, inputs, output shape): every layer of dic_tf.layers.
+LAYER_CASES = [
+    (ConvBlock, dict(filters=8, kernel_size=3, groups=2), _x(2, 4, 4, 4), (2, 4, 4, 8)),
+    (DeconvBlock, dict(filters=4, kernel_size=12, strides=8, padding=2), _x(2, 2, 2, 3),
+     (2, 16, 16, 4)),
+    (FeedbackBlock, dict(num_features=4, num_groups=2), _x(2, 2, 2, 4), (2, 2, 2, 4)),
+    (AttentiveFeedbackBlock, dict(num_features=4, num_groups=2, num_fusion_blocks=1),
+     (_x(2, 2, 2, 4), _x(2, 2, 2, 4), _x(2, 2, 2, 5)), (2, 2, 2, 4)),
+    (AttentiveFusion, dict(num_features=4, num_blocks=1), (_x(2, 4, 4, 4), _x(2, 4, 4, 5)),
+     (2, 4, 4, 4)),
+    (GroupedResidualBlock, dict(channels=10, groups=5), _x(2, 4, 4, 10), (2, 4, 4, 10)),
+    (ResidualBlock, dict(filters=8, use_batch_norm=True), _x(2, 4, 4, 3), (2, 4, 4, 8)),
+    (Linear1x1, dict(filters=8), _x(2, 4, 4, 3), (2, 4, 4, 8)),
+    (Hourglass, dict(depth=2, filters=4), _x(2, 4, 4, 4), (2, 4, 4, 4)),
+    (FeedbackHourglass, dict(num_features=4, num_keypoints=5), _x(2, 64, 64, 3),
+     ((2, 16, 16, 5), (2, 16, 16, 4))),
+    (StackedHourglass, dict(num_features=4, num_stacks=1, num_keypoints=5), _x(2, 64, 64, 3),
+     (2, 16, 16, 5)),
+    (FaceImageConverter, dict(value_range="pixels"), (_x(2, 4, 4, 3) * 255).astype("uint8"),
+     (2, 4, 4, 3)),
 ]
 
 
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: type(layer).__name__)
-def test_get_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
+@pytest.mark.parametrize("layer_cls, kwargs, inputs, expected", LAYER_CASES,
+                         ids=[case[0].__name__ for case in LAYER_CASES])
+def test_standard_layer_checks(layer_cls, kwargs, inputs, expected, tmp_path):
+    run_layer_test(layer_cls, kwargs, inputs, expected, tmp_path)
 
 
-def test_dic_config_round_trip_and_keras_file(tmp_path):
-    model = build_dic(DICConfig.tiny())
+@pytest.fixture(scope="module")
+def tiny_dic():
+    """One tiny DIC shared by the model-level tests (building one costs seconds)."""
+    return build_dic(DICConfig.tiny())
+
+
+def test_dic_config_round_trip_and_keras_file(tiny_dic, tmp_path):
+    model = tiny_dic
     lr = np.random.default_rng(0).normal(size=(1, 16, 16, 3)).astype("float32")
     path = tmp_path / "dic.keras"
     model.save(path)
@@ -57,26 +77,25 @@ def test_dic_config_round_trip_and_keras_file(tmp_path):
 
 
 @pytest.mark.parametrize("size", [(12, 16), (16, 20), (17, 17)])
-def test_lr_size_not_multiple_of_8_is_named(size):
-    model = build_dic(DICConfig.tiny())
+def test_lr_size_not_multiple_of_8_is_named(tiny_dic, size):
     with pytest.raises(ValueError, match=f"LR size {size[0]}x{size[1]}"):
-        model(np.zeros((1, *size, 3), "float32"))
+        tiny_dic(np.zeros((1, *size, 3), "float32"))
 
 
-def test_non_rgb_input_is_rejected():
+def test_non_rgb_input_is_rejected(tiny_dic):
     with pytest.raises(ValueError, match=r"expected \[B, H, W, 3\]"):
-        build_dic(DICConfig.tiny())(np.zeros((1, 16, 16, 1), "float32"))
+        tiny_dic(np.zeros((1, 16, 16, 1), "float32"))
 
 
-def test_any_multiple_of_8_works():
-    out = build_dic(DICConfig.tiny())(np.zeros((2, 8, 24, 3), "float32"))
+def test_any_multiple_of_8_works(tiny_dic):
+    out = tiny_dic(np.zeros((2, 8, 24, 3), "float32"))
     assert [tuple(s.shape) for s in out["sr"]] == [(2, 64, 192, 3)] * 3
     assert [tuple(h.shape) for h in out["heatmaps"]] == [(2, 16, 48, 68)] * 3
     assert [tuple(c.shape) for c in out["components"]] == [(2, 16, 48, 5)] * 2
 
 
-def test_same_input_same_output_no_hidden_state():
-    model = build_dic(DICConfig.tiny())
+def test_same_input_same_output_no_hidden_state(tiny_dic):
+    model = tiny_dic
     rng = np.random.default_rng(1)
     a, b = (rng.normal(size=(1, 16, 16, 3)).astype("float32") for _ in range(2))
     first = np.array(model(a)["sr"][-1])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import landmarks, metrics
+from dic_tf import landmark_metrics, metrics
 from dic_tf.config import RGB_MEAN
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,27 +129,27 @@ def test_metric_errors_name_the_problem(call, error, fragments):
 
 
 def test_heatmap_peaks_match_reference(ref):
-    peaks = landmarks.heatmap_peaks(ref["heatmaps"])
+    peaks = landmark_metrics.heatmap_peaks(ref["heatmaps"])
     assert peaks.dtype == np.int64
     np.testing.assert_array_equal(peaks, ref["peaks"])
-    np.testing.assert_array_equal(landmarks.heatmap_peaks(ref["heatmaps"][1]), ref["peaks"][1])
+    np.testing.assert_array_equal(landmark_metrics.heatmap_peaks(ref["heatmaps"][1]), ref["peaks"][1])
     np.testing.assert_array_equal(
-        landmarks.peaks_to_image(peaks), ref["peaks"] * landmarks.HEATMAP_STRIDE
+        landmark_metrics.peaks_to_image(peaks), ref["peaks"] * landmark_metrics.HEATMAP_STRIDE
     )
 
 
 def test_heatmap_peaks_take_first_maximum_in_row_major_order():
     heatmaps = np.zeros((1, 4, 5, 1))
     heatmaps[0, 2, 1, 0] = heatmaps[0, 1, 3, 0] = 1.0
-    np.testing.assert_array_equal(landmarks.heatmap_peaks(heatmaps), [[[3, 1]]])
+    np.testing.assert_array_equal(landmark_metrics.heatmap_peaks(heatmaps), [[[3, 1]]])
 
 
 def test_nme_matches_reference(ref):
-    value = landmarks.nme(ref["lm_pred"], ref["lm_gt"])
+    value = landmark_metrics.nme(ref["lm_pred"], ref["lm_gt"])
     error = abs(value - float(ref["nme"]))
     print(f"NME {value:.9f}, abs error vs reference: {error:.3e}")
     assert error < 1e-9
-    per_image = landmarks.nme_per_image(ref["lm_pred"], ref["lm_gt"])
+    per_image = landmark_metrics.nme_per_image(ref["lm_pred"], ref["lm_gt"])
     assert per_image.shape == (4,) and np.mean(per_image) == pytest.approx(value, abs=1e-15)
 
 
@@ -157,12 +157,12 @@ def test_nme_five_points_uses_first_two_as_eyes():
     gt = np.zeros((1, 5, 2))
     gt[0, 1] = [10.0, 0.0]
     pred = gt + [[[0.0, 1.0]]]
-    assert landmarks.nme(pred, gt) == pytest.approx(0.1)
+    assert landmark_metrics.nme(pred, gt) == pytest.approx(0.1)
 
 
 def test_refined_landmarks_follow_second_highest_cell(ref):
     heatmaps = ref["heatmaps"]
-    refined = landmarks.refined_landmarks(heatmaps)
+    refined = landmark_metrics.refined_landmarks(heatmaps)
     for n in range(heatmaps.shape[0]):
         for k in range(heatmaps.shape[-1]):
             grid = heatmaps[n, ..., k]
@@ -177,14 +177,14 @@ def test_refined_landmark_shift_on_a_hand_made_heatmap():
     grid[0, 3, 5, 0], grid[0, 4, 4, 0] = 1.0, 0.5  # second: left and below
     grid[0, 3, 5, 1], grid[0, 3, 6, 1] = 1.0, 0.5  # second: right, same row
     np.testing.assert_array_equal(
-        landmarks.refined_landmarks(grid)[0], [[5 * 4 - 1, 3 * 4 + 1], [5 * 4 + 1, 3 * 4 - 1]]
+        landmark_metrics.refined_landmarks(grid)[0], [[5 * 4 - 1, 3 * 4 + 1], [5 * 4 + 1, 3 * 4 - 1]]
     )
 
 
-def test_landmark_errors_three_normalisations(ref):
+def test_landmark_errors_three_normalizations(ref):
     pred, gt = ref["lm_pred"], ref["lm_gt"]
-    errors = landmarks.landmark_errors(pred, gt)
-    assert set(errors) == set(landmarks.NORMALIZATIONS)
+    errors = landmark_metrics.landmark_errors(pred, gt)
+    assert set(errors) == set(landmark_metrics.NORMALIZATIONS)
     for n in range(gt.shape[0]):
         rmse = np.sqrt(np.mean(np.sum((pred[n] - gt[n]) ** 2, axis=1)))
         x = gt[n, :, 0]
@@ -196,13 +196,13 @@ def test_landmark_errors_three_normalisations(ref):
 
 def test_landmark_errors_name_shapes():
     with pytest.raises(ValueError, match=r"\(1, 68, 2\).*\(1, 67, 2\)"):
-        landmarks.nme(np.zeros((1, 68, 2)), np.zeros((1, 67, 2)))
+        landmark_metrics.nme(np.zeros((1, 68, 2)), np.zeros((1, 67, 2)))
     with pytest.raises(ValueError, match="68 or 5 points, got 7"):
-        landmarks.nme(np.zeros((1, 7, 2)), np.zeros((1, 7, 2)))
+        landmark_metrics.nme(np.zeros((1, 7, 2)), np.zeros((1, 7, 2)))
     with pytest.raises(ValueError, match="68-point"):
-        landmarks.landmark_errors(np.zeros((1, 5, 2)), np.zeros((1, 5, 2)))
+        landmark_metrics.landmark_errors(np.zeros((1, 5, 2)), np.zeros((1, 5, 2)))
     with pytest.raises(ValueError, match=r"\(32, 32\)"):
-        landmarks.heatmap_peaks(np.zeros((32, 32)))
+        landmark_metrics.heatmap_peaks(np.zeros((32, 32)))
 
 
 def _run_evaluate(*args):

@@ -1,4 +1,8 @@
-"""The Keras model computes what the authors' PyTorch model computes."""
+"""The Keras model computes what the authors' PyTorch model computes, on TensorFlow and JAX.
+
+The parity tests take the `backend` parameter (`tests/backend_param.py`): the
+JAX cases run in one child pytest with `KERAS_BACKEND=jax`.
+"""
 
 import numpy as np
 import pytest
@@ -15,9 +19,10 @@ def _trainable_count(model):
 @pytest.mark.parametrize(
     "build, expected",
     [
-        (lambda: build_dic(DICConfig.x8()), 21_803_849),
+        pytest.param(lambda: build_dic(DICConfig.x8()), 21_803_849, marks=pytest.mark.large),
         (lambda: build_dic(DICConfig.tiny()), 284_337),
-        (lambda: build_stacked_hourglass(256, 4, 68), 12_952_848),
+        pytest.param(lambda: build_stacked_hourglass(256, 4, 68), 12_952_848,
+                     marks=pytest.mark.large),
         (lambda: build_lightcnn("discriminator"), 5_485_921),
         (lambda: build_lightcnn("features"), 1_290_848),
     ],
@@ -35,8 +40,14 @@ def test_reference_param_counts_are_the_fixtures():
         assert _trainable_count(model) == meta["params"]
 
 
-@pytest.mark.parametrize("name", reference.DIC_FIXTURES)
-def test_dic_every_step_matches_reference(name, record_error):
+def _fixtures(names):
+    """Fixture names as parameters, the x8 ones marked `large`."""
+    return [pytest.param(name, marks=pytest.mark.large) if name.endswith("x8") else name
+            for name in names]
+
+
+@pytest.mark.parametrize("name", _fixtures(reference.DIC_FIXTURES))
+def test_dic_every_step_matches_reference(name, backend, record_error):
     errors = reference.dic_errors(name)
     _, meta = reference.load(name)
     steps = meta["config"]["num_steps"]
@@ -48,21 +59,21 @@ def test_dic_every_step_matches_reference(name, record_error):
     assert max(errors.values()) <= reference.PARITY_TOLERANCE, errors
 
 
-@pytest.mark.parametrize("name", reference.HOURGLASS_FIXTURES)
-def test_stacked_hourglass_matches_reference(name, record_error):
+@pytest.mark.parametrize("name", _fixtures(reference.HOURGLASS_FIXTURES))
+def test_stacked_hourglass_matches_reference(name, backend, record_error):
     error = reference.hourglass_errors(name)["heatmap"]
     record_error(f"{name}/heatmap", error, reference.PARITY_TOLERANCE)
     assert error <= reference.PARITY_TOLERANCE
 
 
-def test_lightcnn_matches_reference(record_error):
+def test_lightcnn_matches_reference(backend, record_error):
     errors = reference.lightcnn_errors()
     for kind, value in errors.items():
         record_error(f"lightcnn/{kind}", value, reference.PARITY_TOLERANCE)
     assert max(errors.values()) <= reference.PARITY_TOLERANCE, errors
 
 
-def test_component_merges_match_reference(record_error):
+def test_component_merges_match_reference(backend, record_error):
     errors = reference.merge_errors()
     for key, value in errors.items():
         record_error(f"data/{key}", value, 1e-6)

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import report
+from dic_tf.report import page as report_page
+from dic_tf.report.drawing import heat_overlay
+from dic_tf.report.psnr_plot import PLOT_FILE
+from dic_tf.report.records import COMPONENTS, ImageRecord, average_metrics
+from dic_tf.report.strips import LABEL_HEIGHT, render_strip
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE, STEPS = 32, 3
@@ -30,7 +34,7 @@ def _record(index, with_extras=True, name=None):
             gt_landmarks=rng.uniform(0, SIZE, (68, 2)),
             attention=[rng.random((8, 8, 5)) for _ in range(STEPS)],
         )
-    return report.ImageRecord(
+    return ImageRecord(
         name=name or f"face {index}.png",
         lr=hr[::4, ::4].copy(),
         hr=hr,
@@ -79,7 +83,7 @@ def _parse(index_path):
 
 def test_report_structure(tmp_path):
     records = [_record(i) for i in range(5)]
-    index = report.write_report(records, tmp_path / "report", num_shown=2,
+    index = report_page.write_report(records, tmp_path / "report", num_shown=2,
                                 protocol={"border": 8, "ssim": "official"})
     assert index == os.path.join(tmp_path / "report", "index.html")
     page = _parse(index)
@@ -88,40 +92,40 @@ def test_report_structure(tmp_path):
     assert page.rows["protocol"] == 2
     assert page.sections["best"] == ["face 4.png", "face 3.png"]
     assert page.sections["worst"] == ["face 0.png", "face 1.png"]
-    assert report.PLOT_FILE in page.images
+    assert PLOT_FILE in page.images
     for src in page.images:
         assert os.path.isfile(os.path.join(tmp_path / "report", src)), src
-    assert len(os.listdir(tmp_path / "report" / report.STRIPS_DIR)) == 4
+    assert len(os.listdir(tmp_path / "report" / report_page.STRIPS_DIR)) == 4
     assert [p for p in os.listdir(tmp_path) if p != "report"] == []
 
 
 def test_averages_and_strip_geometry():
     records = [_record(i) for i in range(3)]
-    averages = report.average_metrics(records)
+    averages = average_metrics(records)
     assert list(averages) == ["bicubic", "step 1", "step 2", "step 3"]
     assert averages["step 3"]["psnr"] == pytest.approx(np.mean([22.0, 23.0, 24.0]))
-    strip = report.render_strip(records[0])
+    strip = render_strip(records[0])
     columns = 1 + 1 + STEPS + 1  # LR, bicubic, steps, HR
-    rows = 1 + len(report.COMPONENTS)
-    assert strip.size == (columns * SIZE, report._LABEL_HEIGHT + rows * SIZE)
-    plain = report.render_strip(_record(0, with_extras=False))
-    assert plain.size == ((STEPS + 2) * SIZE, report._LABEL_HEIGHT + SIZE)
+    rows = 1 + len(COMPONENTS)
+    assert strip.size == (columns * SIZE, LABEL_HEIGHT + rows * SIZE)
+    plain = render_strip(_record(0, with_extras=False))
+    assert plain.size == ((STEPS + 2) * SIZE, LABEL_HEIGHT + SIZE)
 
 
 def test_report_without_optional_data(tmp_path):
     records = [_record(i, with_extras=False) for i in range(3)]
-    page = _parse(report.write_report(records, tmp_path / "r", num_shown=None))
+    page = _parse(report_page.write_report(records, tmp_path / "r", num_shown=None))
     assert page.rows["averages"] == 1 + STEPS
     assert len(page.sections["best"]) == 3
 
 
 def test_report_replaces_previous_report(tmp_path):
     out = tmp_path / "report"
-    report.write_report([_record(0)], out)
+    report_page.write_report([_record(0)], out)
     (out / "stale.txt").write_text("old")
-    report.write_report([_record(0)], out)
+    report_page.write_report([_record(0)], out)
     assert not (out / "stale.txt").exists()
-    assert (out / "index.html").is_file() and (out / report.MARKER_FILE).is_file()
+    assert (out / "index.html").is_file() and (out / report_page.MARKER_FILE).is_file()
     assert os.listdir(tmp_path) == ["report"]
     umask = os.umask(0)
     os.umask(umask)
@@ -133,34 +137,34 @@ def test_report_never_replaces_a_folder_it_did_not_write(tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("the user's")
     with pytest.raises(FileExistsError, match="not an earlier dic_tf report"):
-        report.write_report([_record(0)], out)
+        report_page.write_report([_record(0)], out)
     assert os.listdir(out) == ["notes.txt"] and sorted(os.listdir(tmp_path)) == ["mine"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    report.write_report([_record(0)], empty)
+    report_page.write_report([_record(0)], empty)
     assert (empty / "index.html").is_file()
 
 
 def test_failed_report_keeps_previous_folder(tmp_path, monkeypatch):
     out = tmp_path / "report"
-    report.write_report([_record(0)], out)
+    report_page.write_report([_record(0)], out)
     before = sorted(os.listdir(out))
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(report, "render_psnr_plot", broken)
+    monkeypatch.setattr(report_page, "render_psnr_plot", broken)
     with pytest.raises(RuntimeError, match="boom"):
-        report.write_report([_record(1)], out)
+        report_page.write_report([_record(1)], out)
     assert sorted(os.listdir(out)) == before
     assert os.listdir(tmp_path) == ["report"]
 
 
 def test_heat_overlay_zero_map_darkens_uniformly():
     image = np.full((16, 16, 3), 200, dtype=np.uint8)
-    overlay = report.heat_overlay(image, np.zeros((4, 4)))
+    overlay = heat_overlay(image, np.zeros((4, 4)))
     assert overlay.shape == image.shape and np.all(overlay == 100)
-    hot = report.heat_overlay(image, np.pad(np.ones((1, 1)), 1))
+    hot = heat_overlay(image, np.pad(np.ones((1, 1)), 1))
     assert hot[8, 8, 0] > hot[0, 0, 0]
 
 
@@ -181,17 +185,17 @@ def test_record_validation_names_the_field(change, match):
                "landmarks", "gt_landmarks", "attention")}
     fields.update(change)
     with pytest.raises((TypeError, ValueError), match=match):
-        report.ImageRecord(**fields)
+        ImageRecord(**fields)
 
 
 def test_write_report_rejects_inconsistent_records(tmp_path):
     with pytest.raises(ValueError, match="at least one"):
-        report.write_report([], tmp_path / "r")
+        report_page.write_report([], tmp_path / "r")
     with pytest.raises(ValueError, match=r"duplicate image names \['same.png'\]"):
-        report.write_report([_record(0, name="same.png"), _record(1, name="same.png")],
+        report_page.write_report([_record(0, name="same.png"), _record(1, name="same.png")],
                             tmp_path / "r")
     with pytest.raises(ValueError, match="sort_metric 'nme'"):
-        report.write_report([_record(0)], tmp_path / "r", sort_metric="nme")
+        report_page.write_report([_record(0)], tmp_path / "r", sort_metric="nme")
     assert not (tmp_path / "r").exists()
 
 
@@ -201,7 +205,7 @@ _CHROMIUM = (os.environ.get("CHROMIUM") or shutil.which("chromium")
 
 @pytest.mark.skipif(_CHROMIUM is None, reason="Chromium is not installed")
 def test_screenshot_script_renders_the_report(tmp_path):
-    report.write_report([_record(i) for i in range(3)], tmp_path / "report", num_shown=1)
+    report_page.write_report([_record(i) for i in range(3)], tmp_path / "report", num_shown=1)
     shot = tmp_path / "shot.png"
     result = subprocess.run(
         [os.path.join(REPO, "scripts", "screenshot_report.sh"), str(tmp_path / "report"),
@@ -217,22 +221,22 @@ def test_screenshot_script_renders_the_report(tmp_path):
 
 def test_steps_without_attention_saliency_rows_and_summary_tables(tmp_path):
     base = _record(0)
-    record = report.ImageRecord(
+    record = ImageRecord(
         **{**{k: getattr(base, k) for k in ("name", "lr", "hr", "sr_steps", "metrics",
                                             "bicubic", "bicubic_metrics", "landmarks")},
            "attention": [None] + list(base.attention[1:]),
            "saliency": {"landmark_30": np.random.default_rng(0).random((8, 8))}},
     )
-    strip = report.render_strip(record)
-    rows = 1 + len(report.COMPONENTS) + 1
-    assert strip.size[1] == report._LABEL_HEIGHT + rows * SIZE
-    index = report.write_report(
+    strip = render_strip(record)
+    rows = 1 + len(COMPONENTS) + 1
+    assert strip.size[1] == LABEL_HEIGHT + rows * SIZE
+    index = report_page.write_report(
         [record], tmp_path / "r",
         summary_tables={"Landmark detection": {"sr": {"width": 0.1, "eye_dist": None}}},
     )
     page = _parse(index)
     assert page.rows["summary-0"] == 2
     with pytest.raises(ValueError, match=r"saliency\['x'\] must have the LR shape \(8, 8\)"):
-        report.ImageRecord(**{**{k: getattr(base, k) for k in ("name", "lr", "hr", "sr_steps",
+        ImageRecord(**{**{k: getattr(base, k) for k in ("name", "lr", "hr", "sr_steps",
                                                               "metrics")},
                               "saliency": {"x": np.zeros((4, 4))}})

@@ -7,7 +7,7 @@ import tensorflow as tf
 from dic_tf import saliency
 from dic_tf.config import DICConfig
 from dic_tf.convert import load_official_weights
-from dic_tf.evaluation import normalize_rgb
+from dic_tf.image_space import pixels_to_model_space
 from dic_tf.models import build_dic
 from tests import reference
 
@@ -22,7 +22,7 @@ def model():
 
 def _tape_saliency(model, lr, target):
     """|d score / d lr|, max over RGB, min-max normalised per image (tf-keras-vis' recipe)."""
-    x = tf.constant(normalize_rgb(lr))
+    x = tf.constant(pixels_to_model_space(lr))
     with tf.GradientTape() as tape:
         tape.watch(x)
         outputs = model(x)
@@ -56,7 +56,7 @@ def test_functional_wrapper_outputs(model):
     landmark = saliency.functional_wrapper(model, saliency.Target("landmark", 30), (16, 16))
     component = saliency.functional_wrapper(model, saliency.Target("component", 3), (16, 16))
     assert tuple(landmark.outputs[0].shape) == (None, 32, 32, 68)
-    lr = normalize_rgb(np.full((1, 16, 16, 3), 128, np.uint8))
+    lr = pixels_to_model_space(np.full((1, 16, 16, 3), 128, np.uint8))
     attention = component.predict_on_batch([lr])
     np.testing.assert_allclose(attention.sum(axis=-1), 1.0, atol=1e-5)
 

@@ -19,7 +19,8 @@ It writes `sr/*.png` (final step), `steps/step_<t>/*.png`, `results.json`
 landmark-detection errors, run time), `saliency/<target>/*.png` and an HTML
 report (`--report_dir`, default <output_dir>/report). An official checkpoint
 may also be an `.npz` of its tensors keyed by PyTorch name (no PyTorch
-needed). See `dic_tf/evaluation.py` for the `results.json` layout.
+needed). See `dic_tf/evaluation/folders.py` and `dic_tf/evaluation/model_scoring.py`
+for the `results.json` layout.
 """
 
 import os
@@ -127,46 +128,47 @@ def check_flags():
 
 
 def run_folder_mode():
-    from dic_tf import evaluation
+    from dic_tf.evaluation.folders import run_folder_mode as run
 
-    evaluation.run_folder_mode(
+    run(
         FLAGS.sr_dir, FLAGS.hr_dir, FLAGS.output_dir,
         scale=border(), ssim_variant=FLAGS.ssim, progress=FLAGS.progress and sys.stderr.isatty(),
     )
 
 
 def run_model_mode(source):
-    from dic_tf import evaluation, inference
+    from dic_tf import inference
     from dic_tf import saliency as saliency_lib
+    from dic_tf.evaluation import face_sets, landmark_detector, model_mode, predictors
 
-    report_dir = FLAGS.report_dir or os.path.join(FLAGS.output_dir, evaluation.REPORT_DIR)
-    evaluation.check_report_dir(report_dir, FLAGS.output_dir)
+    report_dir = FLAGS.report_dir or os.path.join(FLAGS.output_dir, model_mode.REPORT_DIR)
+    model_mode.check_report_dir(report_dir, FLAGS.output_dir)
     config = config_flags.config_from_flags() if source == "pytorch_checkpoint" else None
     targets = []
     if FLAGS.saliency:
         targets = saliency_lib.parse_targets(
             FLAGS.saliency, config.num_keypoints if config else 68
         )
-    test_set, unmatched = evaluation.load_test_set(
+    test_set, unmatched = face_sets.load_test_set(
         FLAGS.hr_dir, FLAGS.lr_dir, scale=border(), annotations_path=FLAGS.annotations,
         num_keypoints=config.num_keypoints if config else 68,
     )
     keras_model = None
     if source == "saved_model":
-        predictor = evaluation.SavedModelPredictor(FLAGS.saved_model)
+        predictor = predictors.SavedModelPredictor(FLAGS.saved_model)
         model_info = {"kind": "saved_model", "path": FLAGS.saved_model}
     else:
         keras_model, model_info = inference.load_dic(
             checkpoint=FLAGS.checkpoint, pytorch_checkpoint=FLAGS.pytorch_checkpoint,
             config=config, lr_size=test_set[0].lr.shape[0],
         )
-        predictor = evaluation.KerasPredictor(keras_model)
+        predictor = predictors.KerasPredictor(keras_model)
     detector = None
     if FLAGS.landmark_detector:
-        detector = evaluation.load_landmark_detector(
+        detector = landmark_detector.load_landmark_detector(
             FLAGS.landmark_detector, FLAGS.detector_features, FLAGS.detector_stacks,
         )
-    evaluation.run_model_mode(
+    model_mode.run_model_mode(
         predictor, test_set, FLAGS.output_dir, model_info, keras_model=keras_model,
         report_dir=report_dir, scale=border(), ssim_variant=FLAGS.ssim,
         batch_size=FLAGS.batch_size, detector=detector, saliency_targets=targets,

@@ -7,15 +7,15 @@ integer pixels with exclusive maxima (the crop is `image[ymin:ymax, xmin:xmax]`)
 
 Info pickle (the authors' `*_info_list*.pkl`)
     `{image name: {'landmark': array-like [68, 2], 'bbox': [xmin, ymin, xmax, ymax]}}`.
-    Read with a restricted unpickler that admits only plain containers,
-    numbers, strings, bytes and numpy arrays/scalars/dtypes; any other global
-    is refused before anything runs.
+    Read with a restricted unpickler (`dic_tf.data.restricted_pickle`) that
+    admits only plain containers, numbers, strings, bytes and numpy
+    arrays/scalars/dtypes; any other global is refused before anything runs.
 
 Info JSON
     The same structure as JSON, e.g.
     `{"img_001.jpg": {"bbox": [33, 33, 167, 167], "landmark": [[48.7, 79.3], ...]}}`.
 
-300-W `.pts` folders
+300-W `.pts` folders (`dic_tf.data.pts_files`)
     Every `NAME.pts` is paired with the image `NAME.<ext>` beside it. The crop
     box is derived from the landmarks by `bbox_from_landmarks`: a square whose
     side is 1.3 x the landmarks' larger extent (rounded up to whole pixels),
@@ -23,15 +23,15 @@ Info JSON
 """
 
 import dataclasses
-import io
 import json
 import math
 import os
-import pickle
 
 import numpy as np
 
 from dic_tf.data import NUM_KEYPOINTS
+from dic_tf.data.pts_files import PtsFormatError, read_pts
+from dic_tf.data.restricted_pickle import ForbiddenPickleError, restricted_loads
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".PNG", ".JPG", ".JPEG", ".BMP", ".PPM")
 BBOX_MARGIN = 1.3
@@ -43,6 +43,12 @@ class AnnotationError(ValueError):
     Attributes:
         problems: the `Problem`s found, one per bad record (empty when the
             whole file is unusable).
+
+    Example:
+        try:
+            load_annotations("info.pkl")
+        except AnnotationError as error:
+            print(error.problems)
     """
 
     def __init__(self, message, problems=()):
@@ -52,7 +58,11 @@ class AnnotationError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """Why one record cannot be used. `message` names the file and the record."""
+    """Why one record cannot be used. `message` names the file and the record.
+
+    Example:
+        Problem("a.png", "info.pkl: 'a.png': expected 68 landmarks")
+    """
 
     name: str
     message: str
@@ -69,6 +79,10 @@ class FaceAnnotation:
         name: image path relative to the images folder.
         landmarks: float64 `[K, 2]`, `(x, y)` in 0-based pixels.
         bbox: `(xmin, ymin, xmax, ymax)` ints, maxima exclusive.
+
+    Example:
+        face = load_annotations("info.json")[0]
+        face.name, face.landmarks.shape, face.bbox  # ("img_001.jpg", (68, 2), (33, 33, 167, 167))
     """
 
     name: str
@@ -87,6 +101,9 @@ def bbox_from_landmarks(landmarks, margin=BBOX_MARGIN):
         `(xmin, ymin, xmax, ymax)` ints: side `ceil(margin * extent)`, with
         `xmin = floor(cx - side / 2)` for the centre `cx` of the landmarks'
         bounding box (same for y) and `xmax = xmin + side`.
+
+    Example:
+        bbox_from_landmarks(landmarks)  # (xmin, ymin, xmax, ymax)
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)
     low, high = landmarks.min(axis=0), landmarks.max(axis=0)
@@ -134,6 +151,9 @@ def parse_info(info, source, num_keypoints=NUM_KEYPOINTS):
 
     Raises:
         AnnotationError: if `info` is not a dict keyed by names.
+
+    Example:
+        annotations, problems = parse_info(info, "info.json")
     """
     if not isinstance(info, dict):
         raise AnnotationError(
@@ -149,51 +169,6 @@ def parse_info(info, source, num_keypoints=NUM_KEYPOINTS):
     return annotations, problems
 
 
-def _latin1_encode(text, encoding):
-    """`_codecs.encode` limited to what protocol-2 pickles use to spell bytes."""
-    if encoding != "latin1" or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"_codecs.encode is admitted only as (str, 'latin1'), got encoding {encoding!r}")
-    return text.encode("latin1")
-
-
-def _numpy_globals():
-    """The numpy globals that array, scalar and dtype pickles (protocols 2-5) reference."""
-    try:
-        from numpy._core import multiarray, numeric
-    except ImportError:
-        from numpy.core import multiarray, numeric
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_encode}
-    for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
-        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
-    return allowed
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only numpy's array/scalar/dtype reconstruction globals.
-
-    Plus `_codecs.encode` limited to latin-1, which protocol 2 uses to spell bytes.
-    """
-
-    def __init__(self, file, source):
-        super().__init__(file)
-        self._source = source
-        self._allowed = _numpy_globals()
-
-    def find_class(self, module, name):
-        found = self._allowed.get((module, name))
-        if found is None:
-            raise AnnotationError(
-                f"{self._source}: refusing to unpickle forbidden global '{module}.{name}'; info "
-                "pickles may hold only dicts, lists, tuples, numbers, strings and numpy arrays"
-            )
-        return found
-
-    def persistent_load(self, pid):
-        raise AnnotationError(f"{self._source}: refusing persistent id {pid!r} in pickle")
-
-
 def read_info_pickle(path):
     """Reads an authors'-style info pickle with the restricted unpickler.
 
@@ -205,19 +180,26 @@ def read_info_pickle(path):
 
     Raises:
         AnnotationError: on a forbidden global or a malformed pickle.
+
+    Example:
+        info = read_info_pickle("CelebA_test_info_list.pkl")
     """
     with open(path, "rb") as f:
         data = f.read()
     try:
-        return _RestrictedUnpickler(io.BytesIO(data), path).load()
-    except AnnotationError:
-        raise
+        return restricted_loads(data, path)
+    except ForbiddenPickleError as error:
+        raise AnnotationError(str(error)) from None
     except Exception as error:
         raise AnnotationError(f"{path}: not a readable info pickle ({type(error).__name__}: {error})") from error
 
 
 def read_info_json(path):
-    """Reads an info JSON file (see the module docstring for the layout)."""
+    """Reads an info JSON file (see the module docstring for the layout).
+
+    Example:
+        info = read_info_json("info.json")
+    """
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -226,7 +208,11 @@ def read_info_json(path):
 
 
 def write_info_json(info, path):
-    """Writes an info dict as JSON; numpy arrays become nested lists."""
+    """Writes an info dict as JSON; numpy arrays become nested lists.
+
+    Example:
+        write_info_json(info, "info.json")
+    """
     plain = {
         name: {
             "bbox": [int(v) for v in entry["bbox"]],
@@ -236,46 +222,6 @@ def write_info_json(info, path):
     }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(plain, f)
-
-
-def read_pts(path):
-    """Reads a 300-W `.pts` file.
-
-    Args:
-        path: file with `version: 1`, `n_points: N`, `{`, N lines `x y`, `}`.
-
-    Returns:
-        float64 `[N, 2]` of `(x, y)` as written in the file.
-
-    Raises:
-        AnnotationError: naming the file and what was expected.
-    """
-    with open(path, encoding="utf-8") as f:
-        lines = [line.strip() for line in f if line.strip()]
-    header = {}
-    while lines and ":" in lines[0]:
-        key, value = lines.pop(0).split(":", 1)
-        header[key.strip()] = value.strip()
-    if "n_points" not in header or not header["n_points"].isdigit():
-        raise AnnotationError(f"{path}: expected an 'n_points: N' header line")
-    count = int(header["n_points"])
-    if len(lines) != count + 2 or lines[0] != "{" or lines[-1] != "}":
-        raise AnnotationError(f"{path}: expected '{{', {count} lines 'x y' and '}}' after the header")
-    try:
-        points = np.array([[float(v) for v in line.split()] for line in lines[1:-1]], dtype=np.float64)
-    except ValueError as error:
-        raise AnnotationError(f"{path}: point lines must be two numbers 'x y' ({error})") from error
-    if points.shape != (count, 2):
-        raise AnnotationError(f"{path}: point lines must be two numbers 'x y', got shape {points.shape}")
-    return points
-
-
-def write_pts(path, landmarks):
-    """Writes `[N, 2]` landmarks as a 300-W `.pts` file."""
-    landmarks = np.asarray(landmarks, dtype=np.float64)
-    body = "\n".join(f"{x:.6f} {y:.6f}" for x, y in landmarks)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"version: 1\nn_points: {len(landmarks)}\n{{\n{body}\n}}\n")
 
 
 def read_pts_folder(images_dir, num_keypoints=NUM_KEYPOINTS, one_based=False):
@@ -290,6 +236,9 @@ def read_pts_folder(images_dir, num_keypoints=NUM_KEYPOINTS, one_based=False):
     Returns:
         `(annotations, problems)` as `parse_info`; names are image paths
         relative to `images_dir`; bboxes come from `bbox_from_landmarks`.
+
+    Example:
+        annotations, problems = read_pts_folder("helen/trainset", one_based=True)
     """
     annotations, problems = [], []
     for root, dirs, files in os.walk(images_dir):
@@ -307,7 +256,7 @@ def read_pts_folder(images_dir, num_keypoints=NUM_KEYPOINTS, one_based=False):
                 continue
             try:
                 landmarks = read_pts(pts_path) - (1.0 if one_based else 0.0)
-            except AnnotationError as error:
+            except PtsFormatError as error:
                 problems.append(Problem(name, f"{error} (record {name!r})"))
                 continue
             entry = {"landmark": landmarks, "bbox": bbox_from_landmarks(landmarks) if len(landmarks) else ()}
@@ -331,6 +280,9 @@ def read_annotations(path=None, images_dir=None, num_keypoints=NUM_KEYPOINTS, pt
 
     Raises:
         AnnotationError: when the file as a whole cannot be read.
+
+    Example:
+        annotations, problems = read_annotations("info.pkl")
     """
     if path is None:
         if images_dir is None or not os.path.isdir(images_dir):
@@ -353,6 +305,9 @@ def load_annotations(path=None, images_dir=None, num_keypoints=NUM_KEYPOINTS, pt
 
     Raises:
         AnnotationError: listing every bad record.
+
+    Example:
+        faces = load_annotations(images_dir="helen/trainset")
     """
     annotations, problems = read_annotations(path, images_dir, num_keypoints, pts_one_based)
     if problems:

@@ -51,6 +51,9 @@ class AugmentConfig:
             None for no distortion.
         flip: horizontal flip with probability 1/2.
         rotate: rotation by a multiple of 90 degrees, uniformly.
+
+    Example:
+        AugmentConfig(distort=(0.66, 1.33), flip=True, rotate=True)  # = HELEN
     """
 
     distort: tuple = None
@@ -74,6 +77,9 @@ def hflip(image, landmarks):
 
     Returns:
         `(image, landmarks)` flipped.
+
+    Example:
+        image, landmarks = hflip(image, landmarks)  # with the flip permutation
     """
     if len(landmarks) != len(FLIP_PERMUTATION_68):
         raise ValueError(f"hflip: landmarks has shape {np.shape(landmarks)}, expected (68, 2)")
@@ -92,6 +98,9 @@ def rot90(image, landmarks, k):
 
     Returns:
         `(image, landmarks)` rotated.
+
+    Example:
+        image, landmarks = rot90(image, landmarks, 1)
     """
     points = np.array(landmarks, dtype=np.float64)
     height, width = image.shape[:2]
@@ -111,6 +120,9 @@ def distort_aspect(hr, landmarks, ratio):
 
     Returns:
         `(hr, landmarks)`: uint8 `[S, S, 3]` and float64 `[K, 2]`.
+
+    Example:
+        hr, landmarks = distort_aspect(hr, landmarks, 1.2)
     """
     side = hr.shape[0]
     return preparation.crop_and_resize(hr, landmarks, (0, 0, side, side), side, ratio)
@@ -130,6 +142,9 @@ def augment(hr, landmarks, config, rng):
 
     Returns:
         `(hr, landmarks)`: uint8 `[S, S, 3]` (contiguous) and float64 `[K, 2]`.
+
+    Example:
+        hr, landmarks = augment(hr, landmarks, HELEN, np.random.default_rng(0))
     """
     u_distort, u_flip, u_rotate = rng.random(3)
     landmarks = np.asarray(landmarks, dtype=np.float64)

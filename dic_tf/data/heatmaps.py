@@ -19,6 +19,9 @@ def gaussian_heatmaps(landmarks, size=32, stride=4.0, sigma=1.0):
 
     Returns:
         float32 `[size, size, K]`.
+
+    Example:
+        gaussian_heatmaps(landmarks, 32, 4.0, 1.0).shape  # (32, 32, 68)
     """
     points = np.asarray(landmarks, dtype=np.float64) / stride
     grid = np.arange(size)

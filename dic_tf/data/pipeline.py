@@ -16,11 +16,12 @@ skipped batches are neither read nor augmented.
 
 import tensorflow as tf
 
-from dic_tf.data import RGB_MEAN, records, sample
+from dic_tf.data import records, sample
+from dic_tf.image_space import to_model_space
 
 
 def _normalize(image):
-    return tf.cast(image, tf.float32) / 255.0 - tf.constant(RGB_MEAN, tf.float32)
+    return to_model_space(tf.cast(image, tf.float32))
 
 
 def make_dataset(
@@ -58,6 +59,9 @@ def make_dataset(
         and `hr` float32 `[B, S, S, 3]` (RGB in [0, 1] minus `RGB_MEAN`),
         `heatmaps` float32 `[B, heatmap_size, heatmap_size, K]`, `landmarks`
         float32 `[B, K, 2]` (`(x, y)` in HR pixels), `name` string `[B]`.
+
+    Example:
+        batches = make_dataset("data/prepared", batch_size=16, training=True)
     """
     manifest = records.read_manifest(manifest_or_dir)
     index = records.RecordIndex([shard["path"] for shard in manifest["shards"]])

@@ -18,7 +18,11 @@ SIGMA = 1.0
 
 
 def load_image(path):
-    """Reads an image file as RGB uint8 `[H, W, 3]` (EXIF orientation applied, as `cv2.imread`)."""
+    """Reads an image file as RGB uint8 `[H, W, 3]` (EXIF orientation applied, as `cv2.imread`).
+
+    Example:
+        image = load_image("img_001.jpg")  # uint8 RGB
+    """
     with Image.open(path) as image:
         return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
 
@@ -37,6 +41,9 @@ def distorted_box(landmarks, bbox, ratio):
 
     Returns:
         `(xmin, ymin, xmax, ymax)` ints.
+
+    Example:
+        box = distorted_box(landmarks, bbox, 1.2)
     """
     xmin, ymin, xmax, ymax = bbox
     if ratio == 1:
@@ -66,7 +73,11 @@ def distorted_box(landmarks, bbox, ratio):
 
 
 def resize_bicubic(image, size):
-    """Pillow bicubic resize of uint8 `[H, W, 3]` to `[size, size, 3]`."""
+    """Pillow bicubic resize of uint8 `[H, W, 3]` to `[size, size, 3]`.
+
+    Example:
+        resize_bicubic(hr, 16).shape  # (16, 16, 3)
+    """
     return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((size, size), resample=Image.BICUBIC))
 
 
@@ -82,6 +93,9 @@ def crop_and_resize(image, landmarks, bbox, hr_size=HR_SIZE, distort_ratio=1.0):
 
     Returns:
         `(hr, landmarks_hr)`: uint8 `[hr_size, hr_size, 3]` and float64 `[K, 2]`.
+
+    Example:
+        hr, landmarks = crop_and_resize(image, landmarks, bbox)
     """
     xmin, ymin, xmax, ymax = distorted_box(landmarks, bbox, distort_ratio)
     hr = resize_bicubic(image[ymin:ymax, xmin:xmax], hr_size)
@@ -99,6 +113,9 @@ def make_lr(hr, scale=SCALE):
 
     Returns:
         uint8 `[S / scale, S / scale, 3]`.
+
+    Example:
+        make_lr(np.zeros((128, 128, 3), np.uint8)).shape  # (16, 16, 3)
     """
     side = hr.shape[0]
     if hr.shape[0] != hr.shape[1] or side % scale:
@@ -122,6 +139,9 @@ def prepare_example(image, landmarks, bbox, hr_size=HR_SIZE, scale=SCALE, heatma
         dict with `hr` uint8 `[hr_size, hr_size, 3]`, `lr` uint8
         `[hr_size / scale, hr_size / scale, 3]`, `landmarks` float64 `[K, 2]`
         in HR pixels and `heatmaps` float32 `[heatmap_size, heatmap_size, K]`.
+
+    Example:
+        hr, lr, heatmaps, landmarks = prepare_example(image, landmarks, bbox)
     """
     hr, landmarks_hr = crop_and_resize(image, landmarks, bbox, hr_size)
     return {

@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-from dic_tf.data import RGB_MEAN, preparation
+from dic_tf.data import preparation
 from dic_tf.data import augment as augment_lib
 from dic_tf.data import heatmaps as heatmaps_lib
+from dic_tf.image_space import pixels_to_model_space
 
 
 def epoch_order(num_examples, seed, epoch, shuffle):
@@ -20,6 +21,9 @@ def epoch_order(num_examples, seed, epoch, shuffle):
 
     Returns:
         int64 `[num_examples]`.
+
+    Example:
+        epoch_order(4, seed=0, epoch=1, shuffle=True)  # a permutation of 0..3
     """
     if not shuffle:
         return np.arange(num_examples, dtype=np.int64)
@@ -27,17 +31,29 @@ def epoch_order(num_examples, seed, epoch, shuffle):
 
 
 def sample_rng(seed, epoch, position):
-    """The augmentation generator of the sample at `position` of `epoch`."""
+    """The augmentation generator of the sample at `position` of `epoch`.
+
+    Example:
+        rng = sample_rng(seed=0, epoch=1, position=5)
+    """
     return np.random.default_rng([seed, epoch, position, 1])
 
 
 def steps_per_epoch(num_examples, batch_size, drop_remainder):
-    """Batches in one epoch."""
+    """Batches in one epoch.
+
+    Example:
+        steps_per_epoch(10, 4, drop_remainder=False)  # 3
+    """
     return num_examples // batch_size if drop_remainder else math.ceil(num_examples / batch_size)
 
 
 def resume_position(step, epoch_steps):
-    """`(epoch, skip_batches)` that continues a run after `step` batches of `epoch_steps` per epoch."""
+    """`(epoch, skip_batches)` that continues a run after `step` batches of `epoch_steps` per epoch.
+
+    Example:
+        resume_position(25, 10)  # (2, 5)
+    """
     return step // epoch_steps, step % epoch_steps
 
 
@@ -65,6 +81,9 @@ def make_sample(
         `(hr, lr, heatmaps, landmarks)`: uint8 `[S, S, 3]`, uint8
         `[S / scale, S / scale, 3]`, float32 `[heatmap_size, heatmap_size, K]`,
         float32 `[K, 2]`.
+
+    Example:
+        hr, lr, heatmaps, landmarks = make_sample(hr, landmarks, HELEN, sample_rng(0, 0, 5))
     """
     if augment is not None:
         hr, landmarks = augment_lib.augment(hr, landmarks, augment, rng)
@@ -74,5 +93,10 @@ def make_sample(
 
 
 def normalize(image):
-    """uint8 RGB `[..., 3]` -> float32 in [0, 1] minus `RGB_MEAN`."""
-    return image.astype(np.float32) / np.float32(255.0) - np.asarray(RGB_MEAN, dtype=np.float32)
+    """uint8 RGB `[..., 3]` -> float32 model space (`dic_tf.image_space`).
+
+    Example:
+        >>> normalize(np.zeros((2, 16, 16, 3), np.uint8)).dtype
+        dtype('float32')
+    """
+    return pixels_to_model_space(image)

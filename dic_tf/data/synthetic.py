@@ -34,6 +34,10 @@ class SyntheticFaces(NamedTuple):
         info: the authors' info format, `{name: {"landmark": float64 [68, 2]
             (x, y) in pixels, "bbox": [xmin, ymin, xmax, ymax]}}`, with the
             bbox from `annotations.bbox_from_landmarks` (always inside the image).
+
+    Example:
+        faces = generate_faces(4, seed=0)
+        faces.images.shape  # (4, 160, 160, 3)
     """
 
     names: list
@@ -247,6 +251,9 @@ def generate_faces(n, seed, size=160):
 
     Returns:
         `SyntheticFaces` (names, uint8 `[n, size, size, 3]` images, info dict).
+
+    Example:
+        faces = generate_faces(8, seed=0)
     """
     names, images, info = [], np.zeros((n, size, size, 3), np.uint8), {}
     for i in range(n):
@@ -266,6 +273,9 @@ def write_faces(faces, output_dir):
 
     Returns:
         Path of the written `info.json`.
+
+    Example:
+        write_faces(generate_faces(8, seed=0), "data/synthetic")
     """
     os.makedirs(output_dir, exist_ok=True)
     for name, image in zip(faces.names, faces.images):

@@ -27,6 +27,7 @@ import tensorflow as tf
 from dic_tf import atomic
 from dic_tf.export import tflite, warmup
 from dic_tf.export.serving import DICServingModule
+from dic_tf.image_space import to_model_space
 
 KERAS_FILE = "dic.keras"
 WEIGHTS_FILE = "dic.weights.h5"
@@ -34,7 +35,11 @@ REPORT_FILE = "export_report.json"
 
 
 def existing_versions(export_base):
-    """Sorted integer version directories under `export_base`."""
+    """Sorted integer version directories under `export_base`.
+
+    Example:
+        existing_versions("exports/dic")  # [1, 2]
+    """
     if not os.path.isdir(export_base):
         return []
     return sorted(
@@ -44,21 +49,33 @@ def existing_versions(export_base):
 
 
 def next_version(export_base):
-    """1 + the highest existing version, or 1."""
+    """1 + the highest existing version, or 1.
+
+    Example:
+        next_version("exports/dic")  # 3
+    """
     versions = existing_versions(export_base)
     return versions[-1] + 1 if versions else 1
 
 
 def evaluation_inputs(lr_size, count=4, seed=0):
     """Deterministic smooth LR images float32 [count, lr_size, lr_size, 3] in [0, 1]
-    (bicubic-enlarged 4x4 noise), used to compare the exported models."""
+    (bicubic-enlarged 4x4 noise), used to compare the exported models.
+
+    Example:
+        evaluation_inputs(16).shape  # (4, 16, 16, 3)
+    """
     coarse = np.random.default_rng(seed).uniform(size=(count, 4, 4, 3)).astype(np.float32)
     images = tf.image.resize(coarse, (lr_size, lr_size), method="bicubic")
     return np.clip(images.numpy(), 0.0, 1.0)
 
 
 def bicubic_upscale(lr, scale):
-    """Bicubic x`scale` of float32 [N, h, w, 3] in [0, 1], clipped (the baseline)."""
+    """Bicubic x`scale` of float32 [N, h, w, 3] in [0, 1], clipped (the baseline).
+
+    Example:
+        bicubic_upscale(lr, 8).shape  # (N, 128, 128, 3)
+    """
     size = (lr.shape[1] * scale, lr.shape[2] * scale)
     return np.clip(tf.image.resize(lr, size, method="bicubic").numpy(), 0.0, 1.0)
 
@@ -86,6 +103,9 @@ def export(
     Returns:
         The report dict (also written to `export_report.json`); its "path" is
         the version directory.
+
+    Example:
+        report = export(model, "exports/dic", lr_size=16)
     """
     version = next_version(export_base) if version is None else int(version)
     if version < 1:
@@ -123,9 +143,9 @@ def _write_version(model, work_dir, lr_size, model_name, tflite_variants, source
     model.save(os.path.join(work_dir, KERAS_FILE))
     model.save_weights(os.path.join(work_dir, WEIGHTS_FILE))
     reloaded = keras.models.load_model(os.path.join(work_dir, KERAS_FILE))
-    normalised = samples - module.mean.numpy()
-    keras_raw = np.asarray(model(normalised)["sr"][-1])
-    reloaded_raw = np.asarray(reloaded(normalised)["sr"][-1])
+    normalized = to_model_space(samples, "unit")
+    keras_raw = np.asarray(model(normalized)["sr"][-1])
+    reloaded_raw = np.asarray(reloaded(normalized)["sr"][-1])
 
     report = {
         "version": version,
@@ -196,7 +216,11 @@ def _write_json(path, value):
 
 
 def format_report(report):
-    """A plain-text table of the export's accuracy and sizes."""
+    """A plain-text table of the export's accuracy and sizes.
+
+    Example:
+        print(format_report(report))
+    """
     lines = [
         f"export {report['path']} (version {report['version']})",
         f"  SavedModel vs Keras        max |diff| {report['saved_model']['max_abs_diff_vs_keras']:.2e}",

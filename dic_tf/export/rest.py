@@ -64,6 +64,9 @@ def request_body(inputs, signature_name=DEFAULT_SIGNATURE, format="row"):
             input must have the same batch size for the row format.
         signature_name: signature to run.
         format: "row" (`instances`) or "columnar" (`inputs`).
+
+    Example:
+        body = request_body({"lr": lr})  # TF Serving REST JSON
     """
     if format not in FORMATS:
         raise ValueError(f"Unknown REST format {format!r}; expected one of {FORMATS}.")
@@ -89,6 +92,9 @@ def parse_response(body, output_names=None):
         body: the response.
         output_names: names of the signature's outputs; needed only to name a
             single-output response, where TF Serving omits the name.
+
+    Example:
+        outputs = parse_response(body, ["sr", "landmarks"])
     """
     if isinstance(body, (str, bytes)):
         body = json.loads(body)
@@ -135,6 +141,9 @@ def handle_request(loaded, body):
     Returns:
         The response body (dict): `{"predictions": ...}` for the row format,
         `{"outputs": ...}` for the columnar one.
+
+    Example:
+        response = handle_request(tf.saved_model.load(path), body)
     """
     if isinstance(body, (str, bytes)):
         body = json.loads(body)

@@ -1,7 +1,8 @@
 """The serving graph: a `tf.Module` wrapping DIC with explicit signatures.
 
-Clients send plain RGB images; the mean subtraction, the final-step selection,
-the clipping and the landmark extraction all happen inside the graph.
+Clients send plain RGB images; the mean subtraction and its inverse with the
+clipping (`dic_tf.layers.preprocessing.FaceImageConverter`), the final-step
+selection and the landmark extraction all happen inside the graph.
 
 Signatures (see docs/serving.md):
 
@@ -17,14 +18,14 @@ Signatures (see docs/serving.md):
   them base64-encoded as `{"b64": ...}`.
 
 Landmarks use the authors' peak rule (`calc_nme` in their solver, and
-`dic_tf.landmarks.heatmap_peaks` + `peaks_to_image`): the first maximum of
+`dic_tf.landmark_metrics.heatmap_peaks` + `peaks_to_image`): the first maximum of
 each heatmap in row-major order, times the heatmap stride (SR size / heatmap
 size = 4), with no sub-pixel refinement.
 """
 
 import tensorflow as tf
 
-from dic_tf.config import RGB_MEAN
+from dic_tf.layers.preprocessing import FaceImageConverter
 from dic_tf.models.dic import LR_SIZE_MULTIPLE
 
 SERVING_DEFAULT = "serving_default"
@@ -39,6 +40,9 @@ def assert_lr_size(lr):
 
     Returns `lr` with the assertion as a control dependency, so it also holds
     inside a SavedModel where H and W are unknown when tracing.
+
+    Example:
+        lr = assert_lr_size(tf.zeros((1, 16, 16, 3)))
     """
     height, width = tf.shape(lr)[1], tf.shape(lr)[2]
     check = tf.debugging.Assert(
@@ -65,7 +69,10 @@ def heatmap_landmarks(heatmaps, stride):
 
     Returns:
         float32 [N, K, 2] of (x, y) SR pixel positions; equals
-        `peaks_to_image(heatmap_peaks(heatmaps), stride)` of `dic_tf.landmarks`.
+        `peaks_to_image(heatmap_peaks(heatmaps), stride)` of `dic_tf.landmark_metrics`.
+
+    Example:
+        points = heatmap_landmarks(heatmaps, stride=4)  # (N, K, 2)
     """
     shape = tf.shape(heatmaps)
     width = shape[2]
@@ -88,17 +95,20 @@ class DICServingModule(tf.Module):
         model: a built `dic_tf.models.DIC`.
         lr_size: LR side the `super_resolve_image` signature resizes images to
             (the size the model was trained on, 16 for 128x128 faces).
+
+    Example:
+        module = DICServingModule(model, lr_size=16)
+        tf.saved_model.save(module, "exports/dic/1", signatures=module.signatures())
     """
 
     def __init__(self, model, lr_size=16):
         super().__init__(name="dic_serving")
         if lr_size % LR_SIZE_MULTIPLE:
             raise ValueError(f"lr_size={lr_size} must be a multiple of {LR_SIZE_MULTIPLE}.")
-        self._hold_model(model)
+        self._hold_keras(model, FaceImageConverter(value_range="unit"))
         self.model_variables = list(model.variables)
         self.lr_size = lr_size
         self.scale = model.config.scale
-        self.mean = tf.constant(RGB_MEAN, tf.float32)
         # Bound here (not as decorated methods) so the functions keep the module alive.
         self.serve = tf.function(self.run, input_signature=[LR_SPEC])
         self.super_resolve_image = tf.function(
@@ -106,10 +116,12 @@ class DICServingModule(tf.Module):
         )
 
     @tf.__internal__.tracking.no_automatic_dependency_tracking
-    def _hold_model(self, model):
-        """Keeps the Keras model out of the object graph (its layers need not be
-        saveable as TF trackables, e.g. dicts keyed by ints)."""
+    def _hold_keras(self, model, converter):
+        """Keeps the Keras model and the (weightless) converter out of the object
+        graph (their layers need not be saveable as TF trackables, e.g. dicts keyed
+        by ints); the traced signatures carry their computation."""
         self.model = model
+        self.converter = converter
 
     def run(self, lr):
         """Forward pass (traced as `serve`): `lr` [N, H, W, 3] RGB in [0, 1] -> output dict.
@@ -119,8 +131,8 @@ class DICServingModule(tf.Module):
              "heatmaps": [N, 2H, 2W, K]}, all float32.
         """
         lr = assert_lr_size(tf.convert_to_tensor(lr, tf.float32))
-        outputs = self.model(lr - self.mean, training=False)
-        sr = tf.clip_by_value(outputs["sr"][-1] + self.mean, 0.0, 1.0)
+        outputs = self.model(self.converter(lr), training=False)
+        sr = self.converter.invert(outputs["sr"][-1])
         heatmaps = outputs["heatmaps"][-1]
         stride = self.scale * tf.shape(lr)[1] // tf.shape(heatmaps)[1]
         return {
@@ -131,8 +143,8 @@ class DICServingModule(tf.Module):
 
     def sr_only(self, lr):
         """`lr` [N, H, W, 3] in [0, 1] -> SR [N, 8H, 8W, 3] in [0, 1] (TFLite graph)."""
-        outputs = self.model(tf.convert_to_tensor(lr, tf.float32) - self.mean, training=False)
-        return tf.clip_by_value(outputs["sr"][-1] + self.mean, 0.0, 1.0)
+        outputs = self.model(self.converter(tf.convert_to_tensor(lr, tf.float32)), training=False)
+        return self.converter.invert(outputs["sr"][-1])
 
     def _super_resolve_image(self, image_bytes):
         """`image_bytes` string [N] (PNG/JPEG) -> {"sr_png_bytes": string [N]}."""

@@ -22,7 +22,11 @@ VARIANTS = ("fp32", "fp16", "dynamic_int8")
 
 
 def parse_variants(text):
-    """`"fp32,fp16"` -> ("fp32", "fp16"); empty text -> ()."""
+    """`"fp32,fp16"` -> ("fp32", "fp16"); empty text -> ().
+
+    Example:
+        parse_variants("fp32,fp16")  # ["fp32", "fp16"]
+    """
     variants = tuple(v.strip() for v in text.split(",") if v.strip())
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -31,14 +35,22 @@ def parse_variants(text):
 
 
 def frozen_sr_function(module, lr_size):
-    """Concrete function [1, lr_size, lr_size, 3] -> SR with the weights as constants."""
+    """Concrete function [1, lr_size, lr_size, 3] -> SR with the weights as constants.
+
+    Example:
+        frozen = frozen_sr_function(module, 16)
+    """
     spec = tf.TensorSpec([1, lr_size, lr_size, 3], tf.float32, name="lr")
     function = tf.function(module.sr_only, input_signature=[spec]).get_concrete_function()
     return convert_variables_to_constants_v2(function)
 
 
 def convert(frozen_function, variant):
-    """TFLite flatbuffer bytes of a frozen function for one variant."""
+    """TFLite flatbuffer bytes of a frozen function for one variant.
+
+    Example:
+        flatbuffer = convert(frozen, "fp16")
+    """
     if variant not in VARIANTS:
         raise ValueError(f"Unknown TFLite variant {variant!r}; expected one of {VARIANTS}.")
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function], tf.Module())
@@ -58,6 +70,9 @@ def run_tflite(model, lr):
 
     Returns:
         float32 [N, 8h, 8w, 3].
+
+    Example:
+        sr = run_tflite(flatbuffer, lr)
     """
     from ai_edge_litert.interpreter import Interpreter
 
@@ -81,6 +96,10 @@ def run_tflite(model, lr):
 
 
 def psnr(a, b, peak=1.0):
-    """PSNR (dB) between two float arrays in [0, peak] over all pixels and channels."""
+    """PSNR (dB) between two float arrays in [0, peak] over all pixels and channels.
+
+    Example:
+        psnr(a, b)  # dB, peak 1
+    """
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)

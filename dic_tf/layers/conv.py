@@ -18,6 +18,9 @@ def torch_default_initializers():
 
     Keras computes fan-in of a Conv2DTranspose kernel (kh, kw, out, in) as
     kh * kw * out, as PyTorch does for ConvTranspose2d.
+
+    Example:
+        kernel_init, bias_init = torch_default_initializers()
     """
     kernel = keras.initializers.VarianceScaling(
         scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
@@ -26,7 +29,11 @@ def torch_default_initializers():
 
 
 def make_activation(activation, name):
-    """Activation layer of a block: 'prelu' (one shared slope), 'lrelu', 'relu' or None."""
+    """Activation layer of a block: 'prelu' (one shared slope), 'lrelu', 'relu' or None.
+
+    Example:
+        act = make_activation("prelu", "conv1")  # PReLU, one slope of 0.2
+    """
     if activation is None:
         return None
     if activation == "prelu":
@@ -42,6 +49,17 @@ def make_activation(activation, name):
     raise ValueError(
         f"Unknown activation {activation!r}; expected 'prelu', 'lrelu', 'relu' or None."
     )
+
+
+def build_activation(block, input_shape):
+    """Builds `block.act` in `block.build`, so its weights (PReLU's slope) exist
+    before the first call, e.g. when a `.keras` file is reloaded.
+
+    Example:
+        build_activation(self, input_shape)  # in a block's build()
+    """
+    if block.act is not None:
+        block.act.build(block.compute_output_shape(input_shape))
 
 
 class ConvBlock(layers.Layer):
@@ -60,6 +78,10 @@ class ConvBlock(layers.Layer):
         groups: grouped convolution with contiguous channel groups.
 
     Shapes: [B, H, W, C_in] -> [B, (H + 2p - k) // s + 1, ..., filters].
+
+    Example:
+        block = ConvBlock(48, 3)
+        y = block(np.zeros((1, 16, 16, 3), "float32"))  # (1, 16, 16, 48)
     """
 
     def __init__(
@@ -96,6 +118,7 @@ class ConvBlock(layers.Layer):
             name="kernel", shape=(k, k, channels // self.groups, self.filters), initializer=kernel_init
         )
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=bias_init)
+        build_activation(self, input_shape)
 
     def _convolve(self, x):
         same = self.strides == 1 and self.kernel_size % 2 == 1 and self.padding == self.kernel_size // 2
@@ -160,6 +183,10 @@ class DeconvBlock(layers.Layer):
             (`ops.conv_transpose`).
 
     Shapes: [B, H, W, C_in] -> [B, (H - 1) s + k - 2p, (W - 1) s + k - 2p, filters].
+
+    Example:
+        up = DeconvBlock(48, 12, 8, 2)
+        y = up(np.zeros((1, 16, 16, 48), "float32"))  # (1, 128, 128, 48)
     """
 
     def __init__(
@@ -198,6 +225,7 @@ class DeconvBlock(layers.Layer):
             name="kernel", shape=(k, k, self.filters, input_shape[-1]), initializer=kernel_init
         )
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=bias_init)
+        build_activation(self, input_shape)
 
     def _subpixel_kernel(self):
         """[M, M, C_in, s * s * filters] with channels ordered (r_h, r_w, filters)."""

@@ -30,6 +30,10 @@ class FeedbackBlock(layers.Layer):
             are kept. Same numbers; the layers and weights are unchanged.
 
     Shapes: [B, H, W, C_in] -> [B, H, W, F]; the projections run at [8H, 8W].
+
+    Example:
+        block = FeedbackBlock(48, 6)
+        y = block(np.zeros((1, 16, 16, 96), "float32"))  # (1, 16, 16, 48)
     """
 
     def __init__(self, num_features, num_groups, scale=8, remat_groups=False, **kwargs):
@@ -119,6 +123,11 @@ class AttentiveFeedbackBlock(FeedbackBlock):
 
     Returns:
         [B, H, W, F], which is also the next step's `hidden`.
+
+    Example:
+        block = AttentiveFeedbackBlock(48, 6, 7)
+        x, components = np.zeros((1, 16, 16, 48), "float32"), np.zeros((1, 16, 16, 5), "float32")
+        y = block(x, x, components)  # (1, 16, 16, 48)
     """
 
     def __init__(

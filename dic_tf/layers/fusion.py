@@ -29,7 +29,11 @@ HEATMAP_MAX_FLOOR = 0.05
 
 
 def component_matrix(num_keypoints):
-    """0/1 matrix [num_keypoints, 5] summing landmark heatmaps into components."""
+    """0/1 matrix [num_keypoints, 5] summing landmark heatmaps into components.
+
+    Example:
+        component_matrix(68).shape  # (68, 5)
+    """
     groups = {68: _COMPONENTS_68, 194: _COMPONENTS_194}.get(num_keypoints)
     if groups is None:
         raise ValueError(
@@ -53,6 +57,9 @@ def merge_heatmaps(heatmaps):
 
     Returns:
         Tensor [B, H, W, 5]: left eye, right eye, nose, mouth, contour.
+
+    Example:
+        merge_heatmaps(np.zeros((1, 32, 32, 68), "float32")).shape  # (1, 32, 32, 5)
     """
     peak = ops.max(heatmaps, axis=(1, 2), keepdims=True)
     normalised = heatmaps / ops.maximum(peak, HEATMAP_MAX_FLOOR)
@@ -68,6 +75,10 @@ class GroupedResidualBlock(layers.Layer):
         groups: number of channel groups (facial components).
 
     Shapes: [B, H, W, C] -> [B, H, W, C].
+
+    Example:
+        block = GroupedResidualBlock(240, 5)
+        y = block(np.zeros((1, 16, 16, 240), "float32"))  # same shape
     """
 
     def __init__(self, channels, groups, **kwargs):
@@ -104,6 +115,10 @@ class AttentiveFusion(layers.Layer):
 
     Returns:
         [B, H, W, F].
+
+    Example:
+        fusion = AttentiveFusion(48, 7)
+        y = fusion(np.zeros((1, 16, 16, 48), "float32"), np.zeros((1, 16, 16, 5), "float32"))
     """
 
     def __init__(self, num_features, num_blocks, num_components=5, **kwargs):

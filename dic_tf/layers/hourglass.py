@@ -26,6 +26,10 @@ class ResidualBlock(layers.Layer):
         use_batch_norm: BatchNorm after every convolution.
 
     Shapes: [B, H, W, C] -> [B, H, W, filters].
+
+    Example:
+        block = ResidualBlock(128, use_batch_norm=True)
+        y = block(np.zeros((1, 32, 32, 64), "float32"))  # (1, 32, 32, 128)
     """
 
     def __init__(self, filters, use_batch_norm=False, **kwargs):
@@ -71,6 +75,10 @@ class Linear1x1(layers.Layer):
     """1x1 convolution [+ BatchNorm] + ReLU (the authors' `Lin`).
 
     Shapes: [B, H, W, C] -> [B, H, W, filters].
+
+    Example:
+        lin = Linear1x1(256)
+        y = lin(np.zeros((1, 32, 32, 256), "float32"))  # (1, 32, 32, 256)
     """
 
     def __init__(self, filters, use_batch_norm=False, **kwargs):
@@ -106,6 +114,10 @@ class Hourglass(layers.Layer):
         use_batch_norm: see `ResidualBlock`.
 
     Shapes: [B, H, W, filters] -> [B, H, W, filters].
+
+    Example:
+        hg = Hourglass(4, 256)
+        y = hg(np.zeros((1, 32, 32, 256), "float32"))  # (1, 32, 32, 256)
     """
 
     def __init__(self, depth, filters, use_batch_norm=False, **kwargs):
@@ -195,6 +207,11 @@ class FeedbackHourglass(layers.Layer):
 
     Returns:
         (heatmaps [B, h, w, K], hidden [B, h, w, F]).
+
+    Example:
+        branch = FeedbackHourglass(256, 68)
+        heatmaps, hidden = branch(np.zeros((1, 128, 128, 3), "float32"))
+        heatmaps, hidden = branch(sr_next, hidden)  # the next step
     """
 
     def __init__(self, num_features, num_keypoints, **kwargs):
@@ -237,6 +254,10 @@ class StackedHourglass(layers.Layer):
         num_keypoints: K heatmaps.
 
     Shapes: images [B, H, W, 3] -> heatmaps of the last stack [B, H/4, W/4, K].
+
+    Example:
+        hg = StackedHourglass(256, 4, 68)
+        heatmaps = hg(np.zeros((1, 128, 128, 3), "float32"))  # (1, 32, 32, 68)
     """
 
     def __init__(self, num_features, num_stacks, num_keypoints, **kwargs):

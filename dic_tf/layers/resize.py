@@ -55,6 +55,9 @@ def bilinear_upsample(x, factor, align_corners):
 
     Returns:
         Tensor [B, H * factor, W * factor, C].
+
+    Example:
+        y = bilinear_upsample(np.zeros((1, 16, 16, 3), "float32"), 8, align_corners=False)  # (1, 128, 128, 3)
     """
     x = _upsample_axis(x, 1, factor, align_corners)
     return _upsample_axis(x, 2, factor, align_corners)
@@ -72,6 +75,9 @@ def pixel_shuffle(x, block_size):
 
     Returns:
         Tensor [B, H * r, W * r, C].
+
+    Example:
+        y = pixel_shuffle(np.zeros((1, 16, 16, 12), "float32"), 2)  # (1, 32, 32, 3)
     """
     shape = ops.shape(x)
     batch, height, width = shape[0], shape[1], shape[2]

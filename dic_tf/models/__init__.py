@@ -1,7 +1,7 @@
 """Keras models: DIC, the stacked-hourglass evaluator and LightCNN-9."""
 
 from dic_tf.models.dic import DIC, build_dic
-from dic_tf.models.landmark import (
+from dic_tf.models.landmark_estimators import (
     FeedbackHourglassConfig,
     FeedbackHourglassModel,
     StackedHourglassConfig,

@@ -39,7 +39,11 @@ assert tuple(REMAT_SCOPES) == REMAT_MODES
 
 def check_lr_shape(shape, name="lr"):
     """Raises a ValueError naming the tensor when its static shape is not [B, H, W, 3]
-    with H and W multiples of 8. Unknown (dynamic) sides are not checked here."""
+    with H and W multiples of 8. Unknown (dynamic) sides are not checked here.
+
+    Example:
+        check_lr_shape((1, 16, 16, 3))  # passes; (1, 12, 16, 3) raises ValueError
+    """
     if len(shape) != 4 or shape[-1] != 3:
         raise ValueError(f"DIC input `{name}` has shape {tuple(shape)}; expected [B, H, W, 3].")
     bad = [s for s in shape[1:3] if s is not None and s % LR_SIZE_MULTIPLE]
@@ -74,6 +78,11 @@ class DIC(keras.Model):
         "heatmaps": list of `num_steps` tensors [B, 2H, 2W, num_keypoints].
         "components": list of `num_steps - 1` tensors [B, 2H, 2W, 5], the
             merged heatmaps the attentive fusion used at steps 1, 2, ...
+
+    Example:
+        model = DIC(DICConfig.tiny())
+        out = model(np.zeros((1, 16, 16, 3), "float32"))
+        [s.shape for s in out["sr"]]  # 3 x (1, 128, 128, 3)
     """
 
     def __init__(self, config=None, remat="none", **kwargs):

@@ -24,7 +24,11 @@ INITS = ("kaiming", "torch_default")
 
 
 def convolution_layers(layer):
-    """Every `ConvBlock` and `DeconvBlock` inside `layer` (itself included), in order."""
+    """Every `ConvBlock` and `DeconvBlock` inside `layer` (itself included), in order.
+
+    Example:
+        layers = convolution_layers(model)  # every ConvBlock/DeconvBlock, in order
+    """
     return [
         sub for sub in layer._flatten_layers(include_self=True, recursive=True)
         if isinstance(sub, (ConvBlock, DeconvBlock))
@@ -32,7 +36,11 @@ def convolution_layers(layer):
 
 
 def pytorch_fan_in(kernel_shape):
-    """PyTorch's fan-in of a `ConvBlock` or `DeconvBlock` kernel (see the module doc)."""
+    """PyTorch's fan-in of a `ConvBlock` or `DeconvBlock` kernel (see the module doc).
+
+    Example:
+        pytorch_fan_in((3, 3, 16, 48))  # 144 = 3 * 3 * 16
+    """
     return math.prod(kernel_shape[:3])
 
 
@@ -84,6 +92,9 @@ def initialize(model, init, pretrained_hourglass):
         init: one of `INITS`.
         pretrained_hourglass: whether the hourglass will be loaded afterwards
             (`--hg_init`); without it the hourglass keeps the default init.
+
+    Example:
+        initialize(model, "kaiming", pretrained_hourglass=False)
     """
     if init not in INITS:
         raise ValueError(f"--init={init!r}; expected one of {', '.join(INITS)}.")

@@ -14,6 +14,10 @@ class MaxFeatureMap(layers.Layer):
         kernel_size: square kernel, or None for a dense layer.
 
     Shapes: [..., C_in] -> [..., C].
+
+    Example:
+        mfm = MaxFeatureMap(48, 5)
+        y = mfm(np.zeros((1, 128, 128, 1), "float32"))  # 48 channels
     """
 
     def __init__(self, filters, kernel_size=None, **kwargs):
@@ -40,7 +44,12 @@ class MaxFeatureMap(layers.Layer):
 
 
 class MFMGroup(layers.Layer):
-    """1x1 max-feature-map keeping the channels, then a k x k max-feature-map."""
+    """1x1 max-feature-map keeping the channels, then a k x k max-feature-map.
+
+    Example:
+        group = MFMGroup(48, 96)
+        y = group(np.zeros((1, 32, 32, 48), "float32"))  # 96 channels
+    """
 
     def __init__(self, in_filters, filters, kernel_size=3, **kwargs):
         super().__init__(**kwargs)
@@ -65,6 +74,9 @@ class LightCNNTrunk(layers.Layer):
     """LightCNN-9 convolutional trunk: [B, 128, 128, 3] -> [B, 8, 8, 128].
 
     Max-pooling uses PyTorch's `ceil_mode=True` ('same' padding of a 2x2/2 pool).
+
+    Example:
+        trunk = LightCNNTrunk()  # the shared convolutions of both LightCNN-9 heads
     """
 
     def __init__(self, **kwargs):
@@ -88,6 +100,9 @@ class LightCNNFeatures(keras.Model):
     """LightCNN-9 trunk as the feature extractor of DICGAN's feature loss.
 
     Inputs [B, 128, 128, 3] -> features [B, 8, 8, 128].
+
+    Example:
+        features = build_lightcnn("features")  # the perceptual-loss features
     """
 
     def __init__(self, **kwargs):
@@ -104,6 +119,9 @@ class LightCNNDiscriminator(keras.Model):
 
     Inputs [B, 128, 128, 3] -> logits [B, 1]. The flatten is NHWC; the weight
     converter permutes PyTorch's NCHW-ordered dense weights accordingly.
+
+    Example:
+        discriminator = build_lightcnn("discriminator")  # DICGAN's discriminator
     """
 
     def __init__(self, **kwargs):
@@ -122,7 +140,11 @@ class LightCNNDiscriminator(keras.Model):
 
 
 def build_lightcnn(kind):
-    """Builds 'discriminator' or 'features' with weights created for 128x128 faces."""
+    """Builds 'discriminator' or 'features' with weights created for 128x128 faces.
+
+    Example:
+        discriminator = build_lightcnn("discriminator")  # or "features"
+    """
     models = {"discriminator": LightCNNDiscriminator, "features": LightCNNFeatures}
     if kind not in models:
         raise ValueError(f"Unknown LightCNN kind {kind!r}; expected one of {sorted(models)}.")

@@ -25,7 +25,14 @@ MAX_DETECTION_PIXELS = 2**22
 
 
 class DetectorUnavailableError(RuntimeError):
-    """MTCNN cannot run here (not installed, or Keras not on TensorFlow); the message says what to do."""
+    """MTCNN cannot run here (not installed, or Keras not on TensorFlow); the message says what to do.
+
+    Example:
+        try:
+            faces = detector(photo)
+        except DetectorUnavailableError as error:
+            print(error)  # how to install MTCNN
+    """
 
 
 class Face(NamedTuple):
@@ -35,6 +42,10 @@ class Face(NamedTuple):
         box: float64 `[4]` `(xmin, ymin, xmax, ymax)` in photo pixels.
         points: float64 `[5, 2]` `(x, y)` in photo pixels (`POINT_NAMES` order).
         confidence: float in [0, 1].
+
+    Example:
+        face = detector(photo)[0]
+        face.points.shape  # (5, 2)
     """
 
     box: np.ndarray

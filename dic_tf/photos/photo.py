@@ -19,9 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dic_tf import landmarks as landmarks_lib
-from dic_tf.config import RGB_MEAN
+from dic_tf import landmark_metrics
 from dic_tf.data import preparation
+from dic_tf.image_space import from_model_space, to_model_space
 from dic_tf.photos import alignment, paste, template
 
 SCALE = preparation.SCALE
@@ -39,6 +39,10 @@ class FaceResult(NamedTuple):
         flags: tuple of "upsampled" / "downsampled".
         lr: uint8 `[lr, lr, 3]`; bicubic, sr: uint8 `[8 lr, 8 lr, 3]`.
         landmarks_steps: float64 `[T, K, 2]` `(x, y)` in photo pixels, one per step exposed.
+
+    Example:
+        canvas, results = super_resolve_photo(photo, faces, predictor, 16)
+        results[0].sr.shape  # (128, 128, 3)
     """
 
     face: object
@@ -72,13 +76,13 @@ def run_model(predictor, lr):
     if model is None:
         outputs = predictor(lr)
         return np.asarray(outputs["sr"]), np.asarray(outputs["landmarks"], np.float64)[None]
-    outputs = model(np.asarray(lr, np.float32) - np.asarray(RGB_MEAN, np.float32), training=False)
-    sr = np.clip(np.asarray(outputs["sr"][-1]) + np.asarray(RGB_MEAN, np.float32), 0.0, 1.0)
+    outputs = model(to_model_space(np.asarray(lr, np.float32), "unit"), training=False)
+    sr = from_model_space(np.asarray(outputs["sr"][-1]), "unit")
     steps = []
     for heatmaps in outputs["heatmaps"]:
         heatmaps = np.asarray(heatmaps)
         stride = sr.shape[1] // heatmaps.shape[1]
-        steps.append(landmarks_lib.peaks_to_image(landmarks_lib.heatmap_peaks(heatmaps), stride))
+        steps.append(landmark_metrics.peaks_to_image(landmark_metrics.heatmap_peaks(heatmaps), stride))
     return sr, np.asarray(steps, np.float64)
 
 

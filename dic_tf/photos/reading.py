@@ -24,7 +24,14 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 class PhotoError(ValueError):
-    """A photo cannot be used; the message is one line naming the file."""
+    """A photo cannot be used; the message is one line naming the file.
+
+    Example:
+        try:
+            photo = read_photo("missing.jpg")
+        except PhotoError as error:
+            print(error)
+    """
 
 
 def photo_size(path):

@@ -1,0 +1,48 @@
+"""Saliency overlays of model mode: `saliency/<target label>/<stem>.png`."""
+
+import numpy as np
+from PIL import Image
+
+from dic_tf.report.drawing import heat_overlay
+from dic_tf import saliency as saliency_lib
+from dic_tf.evaluation.image_files import file_stem, write_png
+
+SALIENCY_DIR = "saliency"
+
+
+def write_saliency(model, test_set, records, targets, output_dir, batch_size=16):
+    """Saliency overlays of every target on every LR face.
+
+    Writes `saliency/<target label>/<stem>.png` (the map over the
+    nearest-upscaled LR) and adds each map to the matching record.
+
+    Args:
+        model: the Keras DIC.
+        test_set: list of `TestImage`.
+        records: the `dic_tf.report.records.ImageRecord`s of `test_set`, same order.
+        targets: `dic_tf.saliency.Target`s.
+        output_dir: output folder.
+        batch_size: faces per gradient computation.
+
+    Returns:
+        {target label: {HR file name: overlay file relative to output_dir}}.
+
+    Example:
+        files = write_saliency(model, test_set, records, parse_targets("component:mouth"), "runs/eval")
+    """
+    lr = np.stack([item.lr for item in test_set])
+    files = {}
+    for target in targets:
+        maps = saliency_lib.saliency_maps(model, lr, target, batch_size)
+        files[target.label] = {}
+        for item, record, heat in zip(test_set, records, maps):
+            height, width = item.hr.shape[:2]
+            upscaled = np.asarray(
+                Image.fromarray(item.lr).resize((width, height), Image.Resampling.NEAREST)
+            )
+            files[target.label][item.name] = write_png(
+                output_dir, f"{SALIENCY_DIR}/{target.label}/{file_stem(item.name)}.png",
+                heat_overlay(upscaled, heat),
+            )
+            record.saliency = {**(record.saliency or {}), target.label: heat}
+    return files
