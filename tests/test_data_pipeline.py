@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf.data import RGB_MEAN, annotations, augment, preparation, pydataset, records, sample, synthetic
+from dic_tf.config import RGB_MEAN
+from dic_tf.data import annotations, augment, preparation, pydataset, records, sample, synthetic
 
 tf = pytest.importorskip("tensorflow")
 from dic_tf.data import pipeline  # noqa: E402

@@ -16,7 +16,7 @@ from dic_tf import checkpoint
 from dic_tf.models import build_dic, build_lightcnn
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.gan import DICGANTask
-from dic_tf.training.init import load_feature_extractor
+from dic_tf.training.pretrained_weights import load_feature_extractor
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 from tests import reference
 from tests.fit_data import MICRO
@@ -179,7 +179,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 from dic_tf.models import build_dic, build_lightcnn
 from dic_tf.training.gan import DICGANTask
-from dic_tf.training.init import load_feature_extractor
+from dic_tf.training.pretrained_weights import load_feature_extractor
 from tests.fit_data import MICRO
 from tests.test_training import _batch
 batch = _batch(size=4)

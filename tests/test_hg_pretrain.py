@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from dic_tf import checkpoint, evaluation
+from dic_tf import checkpoint
+from dic_tf.evaluation.landmark_detector import detect_landmarks, load_landmark_detector
+from dic_tf.image_space import pixels_to_model_space
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
@@ -82,12 +84,12 @@ def test_landmark_evaluator_trains_and_loads_in_evaluate(tmp_path, demo_data):
     summary = run.train()
     assert summary["nme"] is not None and np.isfinite(summary["heatmap_loss"])
     assert any(not np.array_equal(a, b) for a, b in zip(before, _values(moving)))
-    detector = evaluation.load_landmark_detector(str(tmp_path / "eval"))
+    detector = load_landmark_detector(str(tmp_path / "eval"))
     assert detector.num_stacks == 2 and detector.num_features == 16
     faces = np.random.default_rng(0).integers(0, 255, (2, 128, 128, 3)).astype(np.uint8)
     np.testing.assert_allclose(
-        ops.convert_to_numpy(detector(evaluation.normalize_rgb(faces))),
-        ops.convert_to_numpy(run.model(evaluation.normalize_rgb(faces))), atol=1e-6,
+        ops.convert_to_numpy(detector(pixels_to_model_space(faces))),
+        ops.convert_to_numpy(run.model(pixels_to_model_space(faces))), atol=1e-6,
     )
-    points = evaluation.detect_landmarks(detector, faces)
+    points = detect_landmarks(detector, faces)
     assert points.shape == (2, 68, 2)

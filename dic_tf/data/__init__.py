@@ -6,7 +6,5 @@ The numpy-level modules (`annotations`, `heatmaps`, `preparation`, `augment`,
 `from dic_tf.data import pipeline`.
 """
 
-from dic_tf.config import RGB_MEAN  # noqa: F401  (temporary: tests/test_data_pipeline.py reads it here)
-
 NUM_KEYPOINTS = 68
 """Landmarks per face (iBUG 68-point layout)."""

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from dic_tf.data import records, sample
+from dic_tf.image_space import pixels_to_model_space
 
 
 @dataclasses.dataclass
@@ -153,8 +154,8 @@ class FacePyDataset(keras.utils.PyDataset):
             for key, value in zip(columns, (lr, hr, heatmaps, landmarks, name.encode("utf-8"))):
                 columns[key].append(value)
         batch = {
-            "lr": sample.normalize(np.stack(columns["lr"])),
-            "hr": sample.normalize(np.stack(columns["hr"])),
+            "lr": pixels_to_model_space(np.stack(columns["lr"])),
+            "hr": pixels_to_model_space(np.stack(columns["hr"])),
             "heatmaps": np.stack(columns["heatmaps"]),
             "landmarks": np.stack(columns["landmarks"]),
         }

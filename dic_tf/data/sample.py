@@ -13,7 +13,6 @@ import numpy as np
 from dic_tf.data import preparation
 from dic_tf.data import augment as augment_lib
 from dic_tf.data import heatmaps as heatmaps_lib
-from dic_tf.image_space import pixels_to_model_space
 
 
 def epoch_order(num_examples, seed, epoch, shuffle):
@@ -90,13 +89,3 @@ def make_sample(
     landmarks = np.asarray(landmarks, dtype=np.float32)
     heatmaps = heatmaps_lib.gaussian_heatmaps(landmarks, heatmap_size, hr.shape[0] / heatmap_size, sigma)
     return hr, preparation.make_lr(hr, scale), heatmaps, landmarks
-
-
-def normalize(image):
-    """uint8 RGB `[..., 3]` -> float32 model space (`dic_tf.image_space`).
-
-    Example:
-        >>> normalize(np.zeros((2, 16, 16, 3), np.uint8)).dtype
-        dtype('float32')
-    """
-    return pixels_to_model_space(image)

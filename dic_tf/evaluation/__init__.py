@@ -10,16 +10,3 @@
 * `protocol`, `image_files`, `results_file`, `tables`: what both modes share.
 """
 
-
-def __getattr__(name):
-    # Temporary (issue 13): tests/test_hg_pretrain.py still reads these three names
-    # from the package; delete this function once it imports the modules above.
-    if name in ("detect_landmarks", "load_landmark_detector"):
-        from dic_tf.evaluation import landmark_detector
-
-        return getattr(landmark_detector, name)
-    if name == "normalize_rgb":
-        from dic_tf.image_space import pixels_to_model_space
-
-        return pixels_to_model_space
-    raise AttributeError(f"module 'dic_tf.evaluation' has no attribute {name!r}")

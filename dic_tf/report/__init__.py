@@ -9,16 +9,3 @@
 * `page`: `write_report`, the folder with `index.html`, and `check_report_dir`.
 """
 
-
-def __getattr__(name):
-    # Temporary (issue 13): dic_tf/training/validation.py and summaries.py still read
-    # these names from the package; delete this function once they import the modules.
-    if name == "ImageRecord":
-        from dic_tf.report.records import ImageRecord
-
-        return ImageRecord
-    if name == "render_strip":
-        from dic_tf.report.strips import render_strip
-
-        return render_strip
-    raise AttributeError(f"module 'dic_tf.report' has no attribute {name!r}")

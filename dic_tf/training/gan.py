@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 from dic_tf.models import build_dic, build_lightcnn
-from dic_tf.training import init
+from dic_tf.training import pretrained_weights
 from dic_tf.training.losses import dic_losses, discriminator_loss, generator_gan_loss
 from dic_tf.training.schedule import MultiStepSchedule
 from dic_tf.training.tasks import DICTask, paper_optimizer, training_loss
@@ -111,21 +111,21 @@ class DICGANTask(DICTask):
     def extra_models(self):
         return {DISCRIMINATOR_FILE: self.discriminator}
 
-    def initialise(self, run):
+    def initialize(self, run):
         """Loads the DIC a fresh DICGAN run starts from; returns descriptions."""
         if not run.init_checkpoint:
             raise ValueError(
                 "--mode=dicgan starts from a DIC model: give --init_checkpoint (a DIC "
                 "train directory or checkpoint, or the official DIC_CelebA.pth)."
             )
-        return [init.load_generator_init(self.network, run.init_checkpoint), self.feature_source]
+        return [pretrained_weights.load_generator_init(self.network, run.init_checkpoint), self.feature_source]
 
 
 def make_gan_task(model_config, train_config, run):
     """The compiled DICGAN task of a run (its LightCNN features loaded)."""
     c = train_config
     features = build_lightcnn("features")
-    source = init.load_feature_extractor(features, run.feature_extractor)
+    source = pretrained_weights.load_feature_extractor(features, run.feature_extractor)
     generator = build_dic(model_config, remat=run.remat)
     task = DICGANTask(generator, build_lightcnn("discriminator"), features, c.feature_weight,
                       c.gan_weight, pixel_weight=c.pixel_weight, pixel_loss_mode=c.pixel_loss_mode)

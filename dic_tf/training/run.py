@@ -25,7 +25,7 @@ from dic_tf.data import records, sample
 from dic_tf.data.pydataset import FacePyDataset
 from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass
 from dic_tf.models.initialization import initialize
-from dic_tf.training import init
+from dic_tf.training import pretrained_weights
 from dic_tf.training.callbacks import TrainingCallback, read_metrics, truncate_metrics
 from dic_tf.training.tasks import PAPER_MILESTONES, DICTask, LandmarkTask
 
@@ -170,17 +170,17 @@ class TrainingRun:
             self.task = make_task(mode, model_config, train_config, run)
             self.task.optimizer.build(self.task.trainable_variables)
         self.model = self.task.network
-        self._restore_or_initialise()
+        self._restore_or_initialize()
         self.callback = self._callback()
 
     @property
     def _best_key(self):
         return f"best_{self.task.best_metric}"
 
-    def _restore_or_initialise(self):
+    def _restore_or_initialize(self):
         latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
-            for loaded in self.initialise():
+            for loaded in self.initialize():
                 print(f"Initialised: {loaded}")
             if self.chief:
                 self._write_run_info()
@@ -211,7 +211,7 @@ class TrainingRun:
             truncate_metrics(self.metrics_path, self.step)
         print(f"Resumed from {latest} at step {self.step}.")
 
-    def initialise(self):
+    def initialize(self):
         """Initialises a fresh run's weights; returns descriptions.
 
         dic: `run.init` on every convolution (the hourglass too unless
@@ -221,10 +221,10 @@ class TrainingRun:
         if self.mode == "dic":
             loaded = [initialize(self.model, self.run.init, bool(self.run.hg_init))]
             if self.run.hg_init:
-                loaded.append(init.load_hourglass_init(self.model.hourglass, self.run.hg_init))
+                loaded.append(pretrained_weights.load_hourglass_init(self.model.hourglass, self.run.hg_init))
             return loaded
         if self.mode == "dicgan":
-            return self.task.initialise(self.run)
+            return self.task.initialize(self.run)
         return []
 
     def _write_run_info(self):

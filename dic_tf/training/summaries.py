@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from dic_tf.report import render_strip
+from dic_tf.report.strips import render_strip
 
 
 class TensorBoardLogger:

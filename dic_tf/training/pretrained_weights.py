@@ -16,7 +16,7 @@ import os
 from dic_tf import checkpoint
 from dic_tf.config import DICConfig
 from dic_tf.convert import load_official_weights
-from dic_tf.models.landmark import FeedbackHourglassConfig, build_feedback_hourglass
+from dic_tf.models.landmark_estimators import FeedbackHourglassConfig, build_feedback_hourglass
 
 HOURGLASS_MODEL = "FeedbackHourglass"
 
