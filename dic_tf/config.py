@@ -7,7 +7,7 @@ RGB_MEAN = (0.509, 0.424, 0.378)
 
 # What a DIC training step recomputes in the backward pass instead of storing
 # (`models.dic.REMAT_SCOPES`; the numbers are the same for every mode).
-REMAT_MODES = ("none", "blocks", "large_maps", "groups")
+REMAT_MODES = ("none", "blocks", "large_maps", "groups", "blocks_and_groups")
 
 
 @dataclasses.dataclass

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -40,3 +41,29 @@ def test_flagfiles_parse(flagfile):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_train_from_python_example_runs(tmp_path, monkeypatch):
+    """The README's compile/fit example, on a small demo set and fewer steps."""
+    from dic_tf.models import build_dic
+    from dic_tf.config import DICConfig
+    from dic_tf.training.demo import prepare_demo_data
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Train from Python"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    train, _ = prepare_demo_data(str(tmp_path / "demo_data"), 16, 2)
+    for old, new in (('"runs/demo/demo_data/train"', repr(train)), ("epochs=4", "epochs=2"),
+                     ("steps_per_epoch=100", "steps_per_epoch=3")):
+        assert old in code, old
+        code = code.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    history = namespace["task"].history.history
+    assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
+    assert {"pixel", "heatmap", "pixel_0", "heatmap_0"} <= set(history)
+    assert int(namespace["task"].optimizer.iterations) == 6
+    loaded = build_dic(DICConfig.tiny())
+    loaded.load_weights(str(tmp_path / "dic.weights.h5"))
+    assert (tmp_path / "runs" / "notebook" / "logs").is_dir()

@@ -51,8 +51,8 @@ flags.DEFINE_enum("remat", "blocks", list(REMAT_MODES),
                   "dic, dicgan: recompute activations in the backward pass instead of storing "
                   "them: 'blocks' (each feedback block, i.e. a step's 8x up/down projections), "
                   "'groups' (each up/down projection group of a feedback block: only its HR and "
-                  "LR features are kept), 'large_maps' (every layer whose output exceeds a "
-                  "128x128x48 map) or 'none'. Same gradients, less memory (docs/performance.md).")
+                  "LR features are kept), 'blocks_and_groups' (both, nested: the leanest), "
+                  "'large_maps' (every layer whose output exceeds a 128x128x48 map) or 'none'. Same gradients, less memory (docs/performance.md).")
 flags.DEFINE_string("init_checkpoint", None, "dicgan: the DIC it starts from: our DIC run "
                     "(train dir or checkpoint) or the official DIC_CelebA.pth/.npz.")
 flags.DEFINE_string("feature_extractor", None, "dicgan (required): LightCNN-9 weights of the "

@@ -28,11 +28,15 @@ LR_SIZE_MULTIPLE = 8
 #               (`FeedbackBlock(remat_groups=True)`): only its HR and LR
 #               features are kept; its transitions and concatenations are
 #               recomputed in the backward pass.
+#   blocks_and_groups  both, nested: a block's backward recomputes the block,
+#               whose groups are recomputed again (the leanest; three forward
+#               passes of the projections).
 REMAT_SCOPES = {
     "none": {"mode": None},
     "blocks": {"mode": "list_of_layers", "layer_names": ["first_block", "block"]},
     "large_maps": {"mode": "larger_than", "output_size_threshold": 128 * 128 * 48},
     "groups": {"mode": None},
+    "blocks_and_groups": {"mode": "list_of_layers", "layer_names": ["first_block", "block"]},
 }
 assert tuple(REMAT_SCOPES) == REMAT_MODES
 
@@ -70,8 +74,9 @@ class DIC(keras.Model):
     Args:
         config: `DICConfig` (or its dict); default the paper's x8.
         remat: what to recompute in the backward pass instead of storing
-            (`REMAT_SCOPES`: 'none', 'blocks', 'large_maps' or 'groups'). It changes
-            memory and time of a training step, never the numbers.
+            (`REMAT_SCOPES`: 'none', 'blocks', 'large_maps', 'groups' or
+            'blocks_and_groups'). It changes memory and time of a training
+            step, never the numbers.
 
     Returns a dict:
         "sr": list of `num_steps` tensors [B, 8H, 8W, 3] (normalised space).
@@ -96,7 +101,7 @@ class DIC(keras.Model):
         c = self.config
         f = c.num_features
         self.conv_in = ConvBlock(4 * f, 3, name="conv_in")
-        remat_groups = remat == "groups"
+        remat_groups = remat in ("groups", "blocks_and_groups")
         with keras.RematScope(**REMAT_SCOPES[remat]):
             self.first_block = FeedbackBlock(
                 f, c.num_groups, c.scale, remat_groups=remat_groups, name="first_block"
