@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -34,6 +35,21 @@ def _dead_pid():
     return process.pid
 
 
+def _wait_all_or_first_failure(workers, logs, timeout):
+    """Waits for every worker; a failed one stops the others (they would wait for it)."""
+    deadline = time.monotonic() + timeout
+    while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
+        if any(w.returncode not in (None, 0) for w in workers):
+            break
+        time.sleep(1)
+    for w in workers:
+        w.kill()
+        w.wait()
+    codes = [w.returncode for w in workers]
+    tails = [log.read_text()[-2000:] for log in logs]
+    assert codes == [0, 0], f"worker exit codes {codes} (< 0: stopped), stderr tails: {tails}"
+
+
 @pytest.mark.slow
 def test_only_the_chief_writes_and_rotation_keeps_live_checkpoints(tmp_path):
     train_dir = tmp_path / "run"
@@ -47,10 +63,11 @@ def test_only_the_chief_writes_and_rotation_keeps_live_checkpoints(tmp_path):
     abandoned = checkpoints / f".ckpt-00000002.tmp-{host}-{_dead_pid()}-def456"
     abandoned.mkdir()
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
-    workers = []
+    workers, logs = [], []
     for index in range(2):
         scratch_root = tmp_path / f"tmp{index}"
         scratch_root.mkdir()
+        logs.append(tmp_path / f"worker{index}.log")
         env = dict(os.environ, TMPDIR=str(scratch_root), TF_CONFIG=json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}}))
         workers.append(subprocess.Popen(
@@ -59,17 +76,9 @@ def test_only_the_chief_writes_and_rotation_keeps_live_checkpoints(tmp_path):
              "--demo_train_faces=8", "--demo_val_faces=2", "--batch_size=4",
              f"--num_train_steps={STEPS}", "--val_every=2", "--checkpoint_every=2",
              "--keep_checkpoints=1", "--log_every=1", "--noprogress"],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=logs[-1].open("w"),
         ))
-    outputs = []
-    try:
-        for worker in workers:
-            outputs.append(worker.communicate(timeout=900))
-    finally:
-        for worker in workers:
-            worker.kill()
-    for worker, (_, stderr) in zip(workers, outputs):
-        assert worker.returncode == 0, stderr[-3000:]
+    _wait_all_or_first_failure(workers, logs, timeout=600)
     # One writer: one metrics line per validation, the checkpoints of the chief.
     with open(train_dir / "metrics.jsonl") as f:
         assert [json.loads(line)["step"] for line in f] == [2, STEPS]

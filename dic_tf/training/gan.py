@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 from dic_tf.models import build_dic, build_lightcnn
-from dic_tf.training import pretrained_weights
+from dic_tf.training import multi_worker, pretrained_weights
 from dic_tf.training.losses import dic_losses, discriminator_loss, generator_gan_loss
 from dic_tf.training.schedule import MultiStepSchedule
 from dic_tf.training.tasks import DICTask, paper_optimizer, training_loss
@@ -106,7 +106,7 @@ class DICGANTask(DICTask):
         self.track_terms(terms)
         for tracker in self.gan_trackers:
             tracker.update_state(terms[tracker.name])
-        return {m.name: m.result() for m in self.metrics}
+        return multi_worker.reducible_logs({m.name: m.result() for m in self.metrics})
 
     def extra_models(self):
         return {DISCRIMINATOR_FILE: self.discriminator}

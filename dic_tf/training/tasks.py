@@ -26,6 +26,7 @@ Example:
 import keras
 from keras import ops
 
+from dic_tf.training import multi_worker
 from dic_tf.training.losses import PIXEL_LOSS_MODES, dic_losses, landmark_losses
 from dic_tf.training.optimizer import GroupedAdam
 from dic_tf.training.schedule import MultiStepSchedule
@@ -75,6 +76,15 @@ class _Task(keras.Model):
     def track_terms(self, terms):
         for tracker in self.term_trackers:
             tracker.update_state(terms[tracker.name])
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # TensorFlow trainer only; see `multi_worker`.
+        if self._distribute_strategy is not None and iterator is not None:
+            data_batch = multi_worker.first_batch_mean(self._distribute_strategy, iterator)
+        return super()._maybe_symbolic_build(data_batch=data_batch)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return multi_worker.reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight))
 
     def extra_models(self):
         """{file name: network} saved in checkpoints besides `network`."""
