@@ -30,8 +30,12 @@ _reports = {}  # child: {nodeid: outcome}, written to the parent's file at the e
 
 
 def pytest_generate_tests(metafunc):
+    # Under pytest-xdist (`--dist loadgroup`) every case of one backend goes to one
+    # worker, so that its child pytest runs once, not once per worker.
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", BACKENDS)
+        metafunc.parametrize("backend", [
+            pytest.param(name, marks=pytest.mark.xdist_group(f"backend-{name}"))
+            for name in BACKENDS])
 
 
 def _native_backend():
@@ -82,7 +86,8 @@ def _outcomes(session, backend):
                    TF_CPP_MIN_LOG_LEVEL="3", **{_CHILD_REPORT_ENV: report})
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *nodeids],
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                 *nodeids],
                 cwd=session.config.rootpath, env=env, capture_output=True, text=True,
                 timeout=CHILD_TIMEOUT_S,
             )

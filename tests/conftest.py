@@ -13,15 +13,21 @@ _MEASURED = []
 def record_error(request):
     """record_error(what, value, tolerance): shown in the summary after the tests.
 
-    Also kept in the test's `user_properties`, which carry the values of a
-    `backend` case run in a child pytest (`tests/backend_param.py`) back.
+    The values travel in the test's `user_properties`, which carry them from a
+    pytest-xdist worker, or from a `backend` case run in a child pytest
+    (`tests/backend_param.py`), to the session that prints the summary.
     """
 
     def record(what, value, tolerance):
-        _MEASURED.append((what, value, tolerance))
         request.node.user_properties.append(("measured", (what, float(value), tolerance)))
 
     return record
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _MEASURED.extend(tuple(value) for name, value in report.user_properties
+                         if name == "measured")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -10,6 +10,8 @@ import pytest
 
 from dic_tf import benchmark
 
+pytestmark = pytest.mark.slow
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY_ARGS = ["--config=tiny", "--batch_sizes=1,2", "--train_batch_sizes=1", "--repeats=1"]
 

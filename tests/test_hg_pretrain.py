@@ -35,6 +35,7 @@ def _run(train_dir, data, steps, mode, model_config, learning_rate=1e-3, **kwarg
                        run, mode=mode)
 
 
+@pytest.mark.slow
 def test_pretraining_lowers_the_heatmap_loss_and_the_nme(tmp_path, demo_data):
     run = _run(tmp_path / "hg", demo_data, 150, "hg_pretrain", HOURGLASS)
     before = run.validate()
@@ -46,6 +47,7 @@ def test_pretraining_lowers_the_heatmap_loss_and_the_nme(tmp_path, demo_data):
     assert checkpoint.best_checkpoint(str(tmp_path / "hg" / "checkpoints")) is not None
 
 
+@pytest.mark.slow
 def test_hg_init_loads_a_pretraining_checkpoint_into_dic(tmp_path, demo_data):
     pretrain = _run(tmp_path / "hg", demo_data, 1, "hg_pretrain",
                     FeedbackHourglassConfig(MICRO.hg_num_features, 68, 3))
@@ -76,6 +78,7 @@ def test_non_finite_heatmaps_skip_the_update():
     assert all(np.array_equal(a, b) for a, b in zip(before, _values(model.weights)))
 
 
+@pytest.mark.slow
 def test_landmark_evaluator_trains_and_loads_in_evaluate(tmp_path, demo_data):
     config = StackedHourglassConfig(num_features=16, num_stacks=2, num_keypoints=68)
     run = _run(tmp_path / "eval", demo_data, 3, "hg_eval", config)

@@ -26,6 +26,8 @@ from tests.test_training import (
     kill_9_and_resume,
 )
 
+pytestmark = pytest.mark.slow
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RELEASE_STEP = 5
 NUM_STEPS = 20

@@ -305,6 +305,7 @@ def _predict(*args):
     )
 
 
+@pytest.mark.slow
 def test_predict_photos_batch_from_checkpoint(group, tmp_path):
     """One batch: a group photo, its variants, a photo without faces, a broken file, a 10,000 px photo."""
     image, _ = group

@@ -55,6 +55,7 @@ def test_read_rgb_names_unreadable_file(faces):
         inference.read_rgb(str(faces / "broken.png"))
 
 
+@pytest.mark.slow
 def test_folder_from_saved_model_with_landmarks(model, faces, tmp_path):
     report = exporter.export(model, str(tmp_path / "dic"))
     out = tmp_path / "out"

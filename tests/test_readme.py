@@ -21,7 +21,7 @@ def test_readme_starts_with_the_demo_and_the_test_command():
     demo, tests = _first_commands()[:2]
     assert demo.endswith("python train.py --flagfile=configs/demo.flags")
     assert "pip install -r requirements.txt -r requirements-dev.txt" in demo
-    assert tests == "python -m pytest -q tests"
+    assert tests == 'python -m pytest -q -n 2 --dist loadgroup -m "not slow" tests'
 
 
 def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():

@@ -35,7 +35,8 @@ def reference():
     return batch, model, _loss_and_gradients(model, batch)
 
 
-@pytest.mark.parametrize("remat", [m for m in REMAT_MODES if m != "none"])
+@pytest.mark.parametrize("remat", [m if m == "blocks" else pytest.param(m, marks=pytest.mark.slow)
+                                   for m in REMAT_MODES if m != "none"])
 def test_remat_gives_the_gradients_of_the_stored_step(remat, reference, record_error):
     batch, stored, (loss, grads) = reference
     model = build_dic(DICConfig.tiny(), remat=remat)

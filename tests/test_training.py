@@ -161,7 +161,7 @@ def test_non_finite_step_updates_nothing_and_is_counted():
     assert int(optimizer.nonfinite_steps) == 0 and int(optimizer.skipped_steps) == 2
 
 
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", pytest.param("mixed_float16", marks=pytest.mark.slow)])
 def test_mixed_precision_steps_are_finite(policy):
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -283,6 +283,7 @@ def assert_same_checkpoint(a, b):
             np.testing.assert_array_equal(x[key], y[key])
 
 
+@pytest.mark.slow
 def test_kill_9_during_fit_then_the_same_command_reaches_the_same_weights(tmp_path, demo_data):
     straight, resumed = kill_9_and_resume(tmp_path, demo_data, steps=8, kill_at=3)
     assert_same_checkpoint(straight, resumed)
@@ -361,6 +362,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_mirrored_fit_equals_single_device_fit(record_error):
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT], cwd=ROOT, capture_output=True, text=True,
@@ -430,6 +432,7 @@ def test_compile_defaults_use_pytorch_adam_epsilon():
     assert [adam.epsilon for _, _, adam in task.optimizer.groups] == [1e-8, 1e-8]
 
 
+@pytest.mark.slow
 def test_diverged_training_is_one_line_through_the_cli(tmp_path):
     """A run that diverges (an absurd learning rate) ends with one line, no traceback."""
     result = subprocess.run(

@@ -5,7 +5,9 @@ TensorFlow), imports TensorFlow with its C++ start-up lines (CUDA stubs, CPU
 features, oneDNN) hidden, then calls `main()`. A flag error, an
 `app.UsageError` or one of the expected errors becomes one line on stderr,
 `<program>: error: <message>`, and exit status 1 (2 for flag syntax); no
-traceback. `DIC_TF_TF_LOGS=1` shows TensorFlow's start-up lines.
+traceback. On JAX, JAX's platform probing (and TensorFlow's start-up, when it
+is installed for TensorBoard) is hidden the same way. `DIC_TF_TF_LOGS=1` shows
+these start-up lines.
 
 Example:
     def check():
@@ -83,6 +85,12 @@ def import_tensorflow_quietly():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
+        elif keras.backend.backend() == "jax":
+            import jax
+
+            jax.devices()  # logs the platforms it could not initialise (TPU, CUDA)
+            with contextlib.suppress(ImportError):
+                import tensorflow  # noqa: F401  (TensorBoard's writer, when installed)
 
 
 def _print_help(doc):

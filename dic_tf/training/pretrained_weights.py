@@ -21,8 +21,14 @@ from dic_tf.models.landmark_estimators import FeedbackHourglassConfig, build_fee
 HOURGLASS_MODEL = "FeedbackHourglass"
 
 
-def _is_checkpoint(path):
-    return os.path.isdir(path)
+def _load_official_unless_checkpoint(network, path, flag, what):
+    """Loads an official file into `network` and describes it; None for our checkpoints."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{flag}={path} does not exist.")
+    if os.path.isdir(path):
+        return None
+    load_official_weights(network, path)
+    return f"official {what} weights {path}"
 
 
 def load_hourglass_init(hourglass, path, flag="--hg_init"):
@@ -38,11 +44,9 @@ def load_hourglass_init(hourglass, path, flag="--hg_init"):
     Returns:
         a short description of what was loaded.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{flag}={path} does not exist.")
-    if not _is_checkpoint(path):
-        load_official_weights(hourglass, path)
-        return f"official hourglass weights {path}"
+    official = _load_official_unless_checkpoint(hourglass, path, flag, "hourglass")
+    if official:
+        return official
     ckpt, state = checkpoint.read_model_state(path, HOURGLASS_MODEL, "best_or_latest")
     config = FeedbackHourglassConfig(**state["config"])
     wanted = (hourglass.num_features, hourglass.num_keypoints)
@@ -77,11 +81,9 @@ def load_generator_init(model, path, flag="--init_checkpoint"):
     Returns:
         a short description of what was loaded.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{flag}={path} does not exist.")
-    if not _is_checkpoint(path):
-        load_official_weights(model, path)
-        return f"official DIC weights {path}"
+    official = _load_official_unless_checkpoint(model, path, flag, "DIC")
+    if official:
+        return official
     ckpt, state = checkpoint.read_model_state(path, "DIC", "best_or_latest")
     saved = DICConfig.from_dict(state["config"])
     if saved != model.config:

@@ -29,14 +29,16 @@ class MultiStepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, initial_learning_rate, milestones, gamma=0.5):
         self.initial_learning_rate = float(initial_learning_rate)
         self.milestones = tuple(int(m) for m in milestones)
+        if any(not 0 <= m < 2**31 for m in self.milestones):
+            raise ValueError(f"lr milestones {self.milestones}: expected steps in [0, 2**31).")
         self.gamma = float(gamma)
 
     def __call__(self, step):
         base = ops.convert_to_tensor(self.initial_learning_rate, "float32")
         if not self.milestones:
             return base
-        step = ops.cast(step, "int64")
-        passed = ops.sum(ops.cast(ops.greater_equal(step, ops.array(self.milestones, "int64")),
+        step = ops.cast(step, "int32")
+        passed = ops.sum(ops.cast(ops.greater_equal(step, ops.array(self.milestones, "int32")),
                                   "float32"))
         return base * ops.power(ops.convert_to_tensor(self.gamma, "float32"), passed)
 
