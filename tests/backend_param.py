@@ -25,6 +25,7 @@ import pytest
 BACKENDS = ("tensorflow", "jax")
 CHILD_TIMEOUT_S = 1800
 _CHILD_REPORT_ENV = "DIC_TF_BACKEND_CHILD_REPORT"
+_GROUP_PREFIX = "backend-"
 _child_outcomes = {}  # parent: backend -> {nodeid: outcome}, one child run per backend
 _reports = {}  # child: {nodeid: outcome}, written to the parent's file at the end
 
@@ -33,9 +34,15 @@ def pytest_generate_tests(metafunc):
     # Under pytest-xdist (`--dist loadgroup`) every case of one backend goes to one
     # worker, so that its child pytest runs once, not once per worker.
     if "backend" in metafunc.fixturenames:
+        native = _native_backend()
         metafunc.parametrize("backend", [
-            pytest.param(name, marks=pytest.mark.xdist_group(f"backend-{name}"))
-            for name in BACKENDS])
+            name if name == native else pytest.param(name, marks=pytest.mark.xdist_group(
+                f"{_GROUP_PREFIX}{name}")) for name in BACKENDS])
+
+
+def _nodeid(item):
+    """The item's id without the `@group` suffix xdist adds (the child has no groups)."""
+    return item.nodeid.split(f"@{_GROUP_PREFIX}")[0]
 
 
 def _native_backend():
@@ -56,7 +63,7 @@ def pytest_pyfunc_call(pyfuncitem):
         return None
     if os.environ.get(_CHILD_REPORT_ENV):
         pytest.skip(f"the parent session runs the {backend} cases")
-    outcome = _outcomes(pyfuncitem.session, backend).get(pyfuncitem.nodeid)
+    outcome = _outcomes(pyfuncitem.session, backend).get(_nodeid(pyfuncitem))
     if outcome is None:
         pytest.fail(f"the KERAS_BACKEND={backend} child did not run {pyfuncitem.nodeid}",
                     pytrace=False)
@@ -74,7 +81,7 @@ def _outcomes(session, backend):
     """{nodeid: outcome} of every `backend` case of the session, from one child pytest."""
     if backend in _child_outcomes:
         return _child_outcomes[backend]
-    nodeids = [item.nodeid for item in session.items if _case_backend(item) == backend]
+    nodeids = [_nodeid(item) for item in session.items if _case_backend(item) == backend]
     try:
         __import__(backend)
     except ImportError:
