@@ -78,6 +78,8 @@ def test_one_step_updates_generator_and_discriminator_but_not_the_hourglass(gan)
 
 
 def test_gan_adams_use_pytorch_epsilon(gan):
+    if not gan.optimizer.built:  # built by the first step, which may run in another process
+        gan.optimizer.build(gan.trainable_variables)
     assert [adam.epsilon for _, _, adam in gan.optimizer.groups] == [1e-8, 1e-8]
 
 
