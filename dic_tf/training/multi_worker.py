@@ -20,17 +20,16 @@ Example:
 import keras
 
 
-def _multi_worker_strategy():
+def _more_than_one_worker():
     if keras.backend.backend() != "tensorflow":
-        return None
+        return False
     import tensorflow as tf
 
     strategy = tf.distribute.get_strategy()
     resolver = getattr(strategy, "cluster_resolver", None)
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
-        return None
-    tasks = sum(len(t) for t in resolver.cluster_spec().as_dict().values())
-    return strategy if tasks > 1 else None
+        return False
+    return sum(len(t) for t in resolver.cluster_spec().as_dict().values()) > 1
 
 
 def first_batch_mean(strategy, iterator):
@@ -49,7 +48,7 @@ def first_batch_mean(strategy, iterator):
 
 def reducible_logs(logs):
     """`logs` with scalars reshaped to [1] when more than one worker trains."""
-    if _multi_worker_strategy() is None:
+    if not _more_than_one_worker():
         return logs
     return {name: keras.ops.reshape(value, (1,)) if len(value.shape) == 0 else value
             for name, value in logs.items()}
