@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+import pytest
 
 from dic_tf.data import annotations, synthetic
 
@@ -67,3 +68,15 @@ def test_write_faces_in_the_info_format(tmp_path):
     for face in loaded:
         assert (tmp_path / face.name).is_file()
         np.testing.assert_allclose(face.landmarks, faces.info[face.name]["landmark"])
+
+
+def test_demo_data_is_prepared_once_and_refuses_other_counts(tmp_path):
+    from dic_tf.training.demo import prepare_demo_data
+
+    root = str(tmp_path / "demo_data")
+    train, val = prepare_demo_data(root, 4, 2)
+    manifest = (tmp_path / "demo_data" / "train" / "manifest.json").read_bytes()
+    assert prepare_demo_data(root, 4, 2) == (train, val)  # reused, not regenerated
+    assert (tmp_path / "demo_data" / "train" / "manifest.json").read_bytes() == manifest
+    with pytest.raises(ValueError, match="holds 4 train demo faces, but --demo_train_faces=5"):
+        prepare_demo_data(root, 5, 2)

@@ -71,7 +71,8 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"]
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_enum("mixed_precision", "none", ["none", "bfloat16", "float16"],
                   "Mixed precision policy; float16 uses dynamic loss scaling.")
-flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_boolean("jit_compile", None, "Compile the train step with XLA (default: on JAX, "
+                     "where the step otherwise runs op by op; not on TensorFlow).")
 flags.DEFINE_boolean("progress", True, "Show the progress bar.")
 flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism.")
 

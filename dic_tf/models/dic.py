@@ -159,5 +159,5 @@ def build_dic(config=None, lr_size=16, remat="none"):
     ```
     """
     model = DIC(config or DICConfig.x8(), remat=remat)
-    model(ops.zeros((1, lr_size, lr_size, 3)))
+    model(keras.KerasTensor((1, lr_size, lr_size, 3)))  # symbolic: no JAX op compiled
     return model

@@ -17,6 +17,7 @@ the product of the first three dimensions.
 import math
 
 import keras
+import numpy as np
 
 from dic_tf.layers import ConvBlock, DeconvBlock
 
@@ -57,8 +58,8 @@ def kaiming_init(model, include_hourglass=True, seed=None):
     Args:
         model: a built `DIC`.
         include_hourglass: also re-draw `model.hourglass`.
-        seed: int seed of the draws; None uses Keras' global seed
-            (`keras.utils.set_random_seed`).
+        seed: int seed of the (numpy) draws; None draws from numpy's global
+            state, which `keras.utils.set_random_seed` seeds.
 
     Returns:
         The number of re-drawn kernels.
@@ -71,15 +72,15 @@ def kaiming_init(model, include_hourglass=True, seed=None):
     ```
     """
     skipped = set() if include_hourglass else {id(x) for x in convolution_layers(model.hourglass)}
-    seeds = keras.random.SeedGenerator(seed)
+    rng = np.random.default_rng(seed) if seed is not None else np.random
     count = 0
     for layer in convolution_layers(model):
         if id(layer) in skipped:
             continue
         shape = tuple(layer.kernel.shape)
         stddev = math.sqrt(2.0 / pytorch_fan_in(shape))
-        layer.kernel.assign(keras.random.normal(shape, stddev=stddev, seed=seeds))
-        layer.bias.assign(keras.ops.zeros(layer.bias.shape))
+        layer.kernel.assign(rng.normal(0.0, stddev, size=shape).astype(layer.kernel.dtype))
+        layer.bias.assign(np.zeros(layer.bias.shape, layer.bias.dtype))
         count += 1
     return count
 

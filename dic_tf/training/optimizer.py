@@ -105,7 +105,8 @@ class GroupedAdam(keras.optimizers.Optimizer):
     def _local_finite(self, grads):
         return ops.all(ops.stack([ops.all(ops.isfinite(g)) for g in grads if g is not None]))
 
-    # Stateless (JAX): compute every update, keep the ones that apply.
+    # Stateless (JAX): one `cond` per group, so a skipped group computes nothing
+    # (a `where` per variable made XLA's compile of the DIC step 6x longer).
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
         optimizer_variables = [ops.convert_to_tensor(v) for v in optimizer_variables]
         trainable_variables = [ops.convert_to_tensor(v) for v in trainable_variables]
@@ -117,19 +118,25 @@ class GroupedAdam(keras.optimizers.Optimizer):
         offset = len(self._variables)
         for group, indices, adam in self.groups:
             count = len(adam.variables)
-            adam_values = list(optimizer_variables[offset:offset + count])
+            old_adam = optimizer_variables[offset:offset + count]
+            adam_values = list(old_adam)
             lr_index = next(i for i, v in enumerate(adam.variables) if v.name == "learning_rate")
             adam_values[lr_index] = self.group_learning_rate(group, step)
-            values, adam_values = adam.stateless_apply(
-                adam_values, [grads[i] for i in indices], [trainable_variables[i] for i in indices]
-            )
+            group_grads = [grads[i] for i in indices]
+            group_variables = [trainable_variables[i] for i in indices]
+
+            def update(adam=adam, adam_values=adam_values, grads=group_grads,
+                       variables=group_variables):
+                values, adam_values = adam.stateless_apply(adam_values, grads, variables)
+                return list(values), list(adam_values)
+
             applies = ops.logical_and(finite, ops.greater_equal(step, self._start(group)))
+            values, adam_values = ops.cond(
+                applies, update, lambda v=group_variables, a=old_adam: (list(v), list(a))
+            )
             for i, value in zip(indices, values):
-                new_trainable[i] = ops.where(applies, value, trainable_variables[i])
-            for j, value in enumerate(adam_values):
-                new_optimizer[offset + j] = ops.where(
-                    applies, value, optimizer_variables[offset + j]
-                )
+                new_trainable[i] = value
+            new_optimizer[offset:offset + count] = adam_values
             offset += count
         bad = ops.cast(ops.logical_not(finite), "int32")
         n = optimizer_variables[own["nonfinite_steps"]]

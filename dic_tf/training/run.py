@@ -71,8 +71,14 @@ class RunConfig:
     init_checkpoint: str = None
     feature_extractor: str = None
     max_nonfinite_steps: int = 20
-    jit_compile: bool = False
+    jit_compile: bool = None
     progress: bool = True
+
+    def __post_init__(self):
+        if self.jit_compile is None:
+            # Keras runs a JAX train step op by op unless it is jitted (3.5x slower
+            # for the demo); TensorFlow's own CPU kernels beat XLA's (docs/performance.md).
+            self.jit_compile = keras.backend.backend() == "jax"
 
 
 def make_task(mode, model_config, train_config, run):
