@@ -81,3 +81,19 @@ def test_initialize_names_what_it_did_and_refuses_unknown_inits():
     assert "hourglass keeps PyTorch's default init" in initialize(model, "kaiming", False)
     with pytest.raises(ValueError, match="--init='xavier'"):
         initialize(model, "xavier", False)
+
+
+def test_pytorch_default_init_is_uniform_in_its_bounds_and_follows_the_keras_seed():
+    keras.utils.set_random_seed(5)
+    first = build_dic(DICConfig.tiny())
+    keras.utils.set_random_seed(5)
+    second = build_dic(DICConfig.tiny())
+    for a, b in zip(first.weights, second.weights):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    for layer in convolution_layers(first):
+        kernel = np.array(layer.kernel)
+        limit = 1.0 / np.sqrt(pytorch_fan_in(kernel.shape))
+        assert np.abs(kernel).max() <= limit, layer.path
+        if kernel.size >= 1000:  # U(-l, l) has standard deviation l / sqrt(3)
+            assert abs(kernel.std() / (limit / np.sqrt(3)) - 1) < 0.1, layer.path
+        assert not np.any(np.array(layer.bias)), layer.path

@@ -16,7 +16,6 @@ the product of the first three dimensions.
 
 import math
 
-import keras
 import numpy as np
 
 from dic_tf.layers import ConvBlock, DeconvBlock
