@@ -11,7 +11,7 @@ PyTorch's fan-in is `in_channels / groups * k * k` for a Conv2d and
 `out_channels * k * k` for a ConvTranspose2d (it reads dimension 1 of the
 weight). A `ConvBlock` kernel is `(k, k, C_in / groups, filters)` and a
 `DeconvBlock` kernel `(k, k, filters, C_in)`, so for both the PyTorch fan-in is
-the product of the first three dimensions.
+the product of the first three dimensions (`layers.conv.pytorch_fan_in`).
 """
 
 import math
@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from dic_tf.layers import ConvBlock, DeconvBlock
+from dic_tf.layers.conv import numpy_generator, pytorch_fan_in
 
 INITS = ("kaiming", "torch_default")
 
@@ -33,15 +34,6 @@ def convolution_layers(layer):
         sub for sub in layer._flatten_layers(include_self=True, recursive=True)
         if isinstance(sub, (ConvBlock, DeconvBlock))
     ]
-
-
-def pytorch_fan_in(kernel_shape):
-    """PyTorch's fan-in of a `ConvBlock` or `DeconvBlock` kernel (see the module doc).
-
-    Example:
-        pytorch_fan_in((3, 3, 16, 48))  # 144 = 3 * 3 * 16
-    """
-    return math.prod(kernel_shape[:3])
 
 
 def kaiming_init(model, include_hourglass=True, seed=None):
@@ -71,7 +63,7 @@ def kaiming_init(model, include_hourglass=True, seed=None):
     ```
     """
     skipped = set() if include_hourglass else {id(x) for x in convolution_layers(model.hourglass)}
-    rng = np.random.default_rng(seed) if seed is not None else np.random
+    rng = numpy_generator(seed)
     count = 0
     for layer in convolution_layers(model):
         if id(layer) in skipped:
