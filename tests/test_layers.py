@@ -21,6 +21,7 @@ from dic_tf.layers import (
     bilinear_upsample,
     pixel_shuffle,
 )
+from dic_tf.layers.conv import PReLU
 from dic_tf.layers.fusion import component_matrix
 from dic_tf.layers.preprocessing import FaceImageConverter
 from dic_tf.models import DIC, build_dic
@@ -115,6 +116,34 @@ def test_subpixel_deconvolution_equals_transposed_convolution():
         expected = ref(x)
         assert expected.shape == ((2, 4 * stride + kernel - 2 * pad, 6 * stride + kernel - 2 * pad, 4))
         np.testing.assert_allclose(sub(x), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel_size, strides, padding", [(1, 1, 0), (3, 2, 1)])
+def test_conv_block_on_a_list_equals_the_block_on_the_concatenation(kernel_size, strides, padding):
+    parts = [_x(2, 8, 8, 3), 2 * _x(2, 8, 8, 5) - 1]
+    on_parts = ConvBlock(4, kernel_size, strides, padding)
+    on_parts(parts)
+    on_whole = ConvBlock(4, kernel_size, strides, padding)
+    on_whole(np.concatenate(parts, -1))
+    assert [w.shape for w in on_whole.weights] == [w.shape for w in on_parts.weights]
+    on_whole.set_weights(on_parts.get_weights())
+    expected = ops.convert_to_numpy(on_whole(np.concatenate(parts, -1)))
+    np.testing.assert_allclose(ops.convert_to_numpy(on_parts(parts)), expected, atol=1e-6)
+    assert on_parts.compute_output_shape([p.shape for p in parts]) == expected.shape
+
+
+def test_conv_block_on_a_list_needs_one_group():
+    with pytest.raises(ValueError, match="list of inputs needs groups=1"):
+        ConvBlock(4, 1, groups=2)([_x(1, 4, 4, 2), _x(1, 4, 4, 2)])
+
+
+@pytest.mark.parametrize("alpha", [0.2, -0.3])
+def test_prelu_select_equals_keras_prelu(alpha):
+    x = 2 * _x(2, 4, 4, 3) - 1
+    ours, keras_prelu = (cls(alpha_initializer=keras.initializers.Constant(alpha),
+                             shared_axes=[1, 2, 3]) for cls in (PReLU, keras.layers.PReLU))
+    np.testing.assert_array_equal(ops.convert_to_numpy(ours(x)),
+                                  ops.convert_to_numpy(keras_prelu(x)))
 
 
 def test_pixel_shuffle_matches_depth_to_space_order():

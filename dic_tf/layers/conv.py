@@ -74,6 +74,24 @@ def torch_default_initializers():
     return TorchUniform(), keras.initializers.Zeros()
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
+class PReLU(layers.PReLU):
+    """`keras.layers.PReLU` computed as one select, `where(x >= 0, x, alpha * x)`.
+
+    Same values as Keras' `relu(x) - alpha * relu(-x)` (max abs difference 0)
+    and the same weight; its backward pass keeps the input and a boolean mask
+    instead of two float maps: 1.0 GiB less at the x8 training step at batch 2
+    (docs/performance.md). The gradient at exactly x = 0 is 1 (Keras': 0).
+
+    Example:
+        act = PReLU(shared_axes=[1, 2, 3])
+        y = act(np.array([[[[-1.0, 2.0]]]], "float32"))  # [[[[-0.25, 2.0]]]]
+    """
+
+    def call(self, inputs):
+        return ops.where(inputs >= 0, inputs, self.alpha * inputs)
+
+
 def make_activation(activation, name):
     """Activation layer of a block: 'prelu' (one shared slope), 'lrelu', 'relu' or None.
 
@@ -83,7 +101,7 @@ def make_activation(activation, name):
     if activation is None:
         return None
     if activation == "prelu":
-        return layers.PReLU(
+        return PReLU(
             alpha_initializer=keras.initializers.Constant(0.2),
             shared_axes=[1, 2, 3],
             name=f"{name}_prelu",
@@ -108,12 +126,38 @@ def build_activation(block, input_shape):
         block.act.build(block.compute_output_shape(input_shape))
 
 
+def is_shape_list(shape):
+    """Whether `shape` is a list of shapes (a layer called on a list of tensors).
+
+    Example:
+        is_shape_list([(1, 8, 8, 4), (1, 8, 8, 2)])  # True; (1, 8, 8, 4) -> False
+    """
+    return bool(shape) and isinstance(shape[0], (list, tuple))
+
+
+def concatenated_shape(shapes):
+    """The shape of the channel (last-axis) concatenation of tensors of `shapes`.
+
+    Example:
+        concatenated_shape([(1, 8, 8, 4), (1, 8, 8, 2)])  # (1, 8, 8, 6)
+    """
+    return (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
+
+
 class ConvBlock(layers.Layer):
     """`Conv2d(k, stride, padding, groups)` + activation, as the authors' `ConvBlock`.
 
     The kernel has Keras' grouped layout `(k, k, C_in / groups, filters)` with
     contiguous channel groups. A grouped convolution runs as one convolution
     per group (TensorFlow's native grouped convolution is ~100x slower on CPU).
+
+    Called on a list of tensors (groups=1 only), it convolves their channel
+    concatenation without making it: the sum of each part's convolution with
+    its slice of the kernel. The backward pass then keeps only the parts, which
+    the caller keeps anyway, instead of the concatenated map (the feedback
+    block's HR transitions: 2.0 GiB of the x8 training step at batch 8 with
+    `--remat=blocks`). Equal to the concatenated call up to float32 summation
+    order.
 
     Args:
         filters: output channels.
@@ -123,11 +167,14 @@ class ConvBlock(layers.Layer):
         activation: 'prelu', 'lrelu', 'relu' or None.
         groups: grouped convolution with contiguous channel groups.
 
-    Shapes: [B, H, W, C_in] -> [B, (H + 2p - k) // s + 1, ..., filters].
+    Shapes: [B, H, W, C_in] (or a list of [B, H, W, C_i] with sum C_i = C_in)
+    -> [B, (H + 2p - k) // s + 1, ..., filters].
 
     Example:
         block = ConvBlock(48, 3)
         y = block(np.zeros((1, 16, 16, 3), "float32"))  # (1, 16, 16, 48)
+        parts = [np.zeros((1, 16, 16, 48), "float32")] * 2
+        z = ConvBlock(48, 1)(parts)  # = conv of their 96-channel concatenation
     """
 
     def __init__(
@@ -152,6 +199,12 @@ class ConvBlock(layers.Layer):
         self.act = make_activation(activation, "act")
 
     def build(self, input_shape):
+        if is_shape_list(input_shape):
+            if self.groups != 1:
+                raise ValueError(
+                    f"ConvBlock {self.name}: a list of inputs needs groups=1, not {self.groups}."
+                )
+            input_shape = concatenated_shape(input_shape)
         channels = input_shape[-1]
         if channels % self.groups:
             raise ValueError(
@@ -166,25 +219,41 @@ class ConvBlock(layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=bias_init)
         build_activation(self, input_shape)
 
-    def _convolve(self, x):
+    def _convolve(self, x, kernel):
         same = self.strides == 1 and self.kernel_size % 2 == 1 and self.padding == self.kernel_size // 2
         if not same and self.padding:
             p = self.padding
             x = ops.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
         padding = "same" if same else "valid"
         if self.groups == 1:
-            return ops.conv(x, self.kernel, self.strides, padding=padding)
+            return ops.conv(x, kernel, self.strides, padding=padding)
         inputs = ops.split(x, self.groups, axis=-1)
-        kernels = ops.split(self.kernel, self.groups, axis=-1)
+        kernels = ops.split(kernel, self.groups, axis=-1)
         return ops.concatenate(
             [ops.conv(i, k, self.strides, padding=padding) for i, k in zip(inputs, kernels)], axis=-1
         )
 
+    def _convolve_concatenation(self, parts):
+        total, start = None, 0
+        for part in parts:
+            channels = part.shape[-1]
+            y = self._convolve(part, self.kernel[:, :, start : start + channels, :])
+            total = y if total is None else total + y
+            start += channels
+        return total
+
     def call(self, inputs):
-        x = self._convolve(inputs) + self.bias
+        if isinstance(inputs, (list, tuple)):
+            x = self._convolve_concatenation(inputs)
+        else:
+            x = self._convolve(inputs, self.kernel)
+        x = x + self.bias
         return x if self.act is None else self.act(x)
 
     def compute_output_shape(self, input_shape):
+        if is_shape_list(input_shape):
+            input_shape = concatenated_shape(input_shape)
+
         def side(n):
             if n is None:
                 return None

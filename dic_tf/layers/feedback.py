@@ -73,9 +73,9 @@ class FeedbackBlock(layers.Layer):
             ops.concatenate(lr_features, -1)
         )
         hr = self.up_blocks[g](lr)
-        down_in = hr if g == 0 else self.down_transitions[g - 1](
-            ops.concatenate([*hr_features, hr], -1)
-        )
+        # The HR transition convolves the concatenation without making it
+        # (`ConvBlock` on a list): the backward pass keeps no [B, 8H, 8W, (g+1) F] map.
+        down_in = hr if g == 0 else self.down_transitions[g - 1]([*hr_features, hr])
         return self.down_blocks[g](down_in), hr
 
     def project(self, x):
