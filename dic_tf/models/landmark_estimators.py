@@ -3,7 +3,6 @@
 import dataclasses
 
 import keras
-from keras import ops
 
 from dic_tf.layers import FeedbackHourglass, StackedHourglass
 
@@ -83,7 +82,7 @@ def build_stacked_hourglass(num_features=256, num_stacks=4, num_keypoints=68, im
         load_official_weights(detector, "HG_68_CelebA.pth")
     """
     model = StackedHourglassModel(num_features, num_stacks, num_keypoints)
-    model(ops.zeros((1, image_size, image_size, 3)))
+    model(keras.KerasTensor((1, image_size, image_size, 3)))  # symbolic: no JAX op compiled
     return model
 
 
@@ -137,5 +136,5 @@ def build_feedback_hourglass(config, image_size=128):
         model = build_feedback_hourglass(FeedbackHourglassConfig())
     """
     model = FeedbackHourglassModel(config.num_features, config.num_keypoints, config.num_steps)
-    model(ops.zeros((1, image_size, image_size, 3)))
+    model(keras.KerasTensor((1, image_size, image_size, 3)))  # symbolic: no JAX op compiled
     return model

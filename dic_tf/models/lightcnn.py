@@ -149,5 +149,5 @@ def build_lightcnn(kind):
     if kind not in models:
         raise ValueError(f"Unknown LightCNN kind {kind!r}; expected one of {sorted(models)}.")
     model = models[kind]()
-    model(ops.zeros((1, 128, 128, 3)))
+    model(keras.KerasTensor((1, 128, 128, 3)))  # symbolic: no JAX op compiled
     return model
