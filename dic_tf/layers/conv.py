@@ -155,9 +155,9 @@ class ConvBlock(layers.Layer):
     concatenation without making it: the sum of each part's convolution with
     its slice of the kernel. The backward pass then keeps only the parts, which
     the caller keeps anyway, instead of the concatenated map (the feedback
-    block's HR transitions: 2.0 GiB of the x8 training step at batch 8 with
-    `--remat=blocks`). Equal to the concatenated call up to float32 summation
-    order.
+    block's HR transitions: 1.1 GiB less at the x8 training step at batch 2
+    without remat, docs/performance.md). Equal to the concatenated call up to
+    float32 summation order.
 
     Args:
         filters: output channels.
