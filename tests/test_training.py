@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from dic_tf import checkpoint
+from dic_tf.data.degradation import RealDegradation
 from dic_tf.models import build_dic
 from dic_tf.training.callbacks import DivergenceError
 from dic_tf.training.demo import prepare_demo_data
@@ -250,10 +251,10 @@ def _train_py(train_dir, data, *flags, backend="tensorflow", env=None, wait=True
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
 
 
-def kill_9_and_resume(tmp_path, data, steps, kill_at, backend="tensorflow", env=None):
+def kill_9_and_resume(tmp_path, data, steps, kill_at, backend="tensorflow", env=None, extra_flags=()):
     """Runs train.py for `steps`, kills a second run with SIGKILL once checkpoint `kill_at`
     exists, runs the same command again; returns both final checkpoints."""
-    flags = [f"--num_train_steps={steps}", "--checkpoint_every=1", f"--val_every={steps}"]
+    flags = [f"--num_train_steps={steps}", "--checkpoint_every=1", f"--val_every={steps}", *extra_flags]
     straight = _train_py(tmp_path / "straight", data, *flags, backend=backend, env=env)
     assert straight.returncode == 0, straight.stderr[-3000:]
     killed = tmp_path / "killed"
@@ -285,9 +286,15 @@ def assert_same_checkpoint(a, b):
 
 
 @pytest.mark.slow
-def test_kill_9_during_fit_then_the_same_command_reaches_the_same_weights(tmp_path, demo_data):
-    straight, resumed = kill_9_and_resume(tmp_path, demo_data, steps=8, kill_at=3)
+@pytest.mark.parametrize("degradation", ["bicubic", "real"])
+def test_kill_9_during_fit_then_the_same_command_reaches_the_same_weights(tmp_path, demo_data,
+                                                                          degradation):
+    """Also with --degradation=real: the resumed run draws the same degraded LR."""
+    straight, resumed = kill_9_and_resume(tmp_path, demo_data, steps=8, kill_at=3,
+                                          extra_flags=[f"--degradation={degradation}"])
     assert_same_checkpoint(straight, resumed)
+    run = json.loads((tmp_path / "killed" / "run.json").read_text())["run"]
+    assert run["degradation"] == (RealDegradation().to_dict() if degradation == "real" else None)
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):

@@ -59,6 +59,16 @@ flags.DEFINE_string("feature_extractor", None, "dicgan (required): LightCNN-9 we
                     "feature loss, e.g. LightCNN_feature.pth (or .npz).")
 flags.DEFINE_integer("num_stacks", 4, "hg_eval: hourglass stacks of the landmark evaluator.")
 flags.DEFINE_enum("augment", "none", ["none", "celeba", "helen"], "Training augmentations.")
+# dic_tf.data.degradation.DEGRADATIONS, spelled out: check_flags imports that module
+# (numpy and OpenCV) only for --degradation=real (tests/test_data_degradation.py checks they agree).
+flags.DEFINE_enum("degradation", "bicubic", ["bicubic", "real"],
+                  "dic, dicgan: the LR of the training and validation faces: 'bicubic' (the "
+                  "paper's Pillow bicubic x8) or 'real' (Real-ESRGAN's high-order degradation "
+                  "with BSRGAN's shuffle, drawn per sample from the seed, epoch and position; "
+                  "docs/degradation.md).")
+flags.DEFINE_string("degradation_params", None, "With --degradation=real: overrides of its "
+                    "fields, e.g. 'jpeg_range=40:90,gaussian_noise_prob=0.3' "
+                    "(docs/degradation.md).")
 flags.DEFINE_integer("seed", 0, "Seed of the initialisation and the data order.")
 flags.DEFINE_integer("val_every", 2000, "Validate (and checkpoint) every N steps.")
 flags.DEFINE_integer("checkpoint_every", 5000, "Checkpoint every N steps.")
@@ -92,6 +102,8 @@ _MODE_FLAGS = {
     "heatmap_weight": ("dic", "dicgan"),
     "pixel_loss_mode": ("dic", "dicgan"),
     "num_stacks": ("hg_eval",),
+    "degradation": ("dic", "dicgan"),  # the landmark networks read HR faces only
+    "degradation_params": ("dic", "dicgan"),
 }
 # DICConfig fields the landmark networks do not have (they use hg_num_features, num_keypoints
 # and, for hg_pretrain, num_steps).
@@ -129,6 +141,9 @@ def check_flags():
                     f"--{name} configures DIC's SR branch; --mode={FLAGS.mode} trains a "
                     "landmark network only. Remove it."
                 )
+    if FLAGS.degradation_params is not None and FLAGS.degradation != "real":
+        raise app.UsageError("--degradation_params applies to --degradation=real only.")
+    _check_degradation_params()
     if FLAGS.mixed_precision == "float16" and FLAGS.mode == "dicgan":
         raise app.UsageError("--mixed_precision=float16 (loss scaling) is not implemented for "
                              "--mode=dicgan; use bfloat16 or none.")
@@ -145,6 +160,18 @@ def check_flags():
     if not FLAGS.demo_data and not FLAGS.train_data:
         raise app.UsageError("Give --train_data (a prepared dataset folder) or --demo_data.")
     config_from_flags(FLAGS)  # DICConfig checks its fields (scale, num_keypoints, ...)
+
+
+def _check_degradation_params():
+    """Parses --degradation_params (with --degradation=real): a bad field fails before TensorFlow."""
+    if FLAGS.degradation != "real":
+        return
+    from dic_tf.data.degradation import RealDegradation
+
+    try:
+        RealDegradation.from_overrides(FLAGS.degradation_params)
+    except ValueError as error:
+        raise app.UsageError(f"--degradation_params={FLAGS.degradation_params}: {error}") from None
 
 
 def _train():

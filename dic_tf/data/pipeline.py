@@ -2,7 +2,8 @@
 
 Per sample: read the record (random access, see `records.RecordIndex`), parse
 and PNG-decode it in TensorFlow, then augment and derive the LR (Pillow
-bicubic, exactly `preparation.make_lr`) and the heatmaps with the numpy code of
+bicubic, exactly `preparation.make_lr`, or a drawn real-world degradation,
+`dic_tf.data.degradation`) and the heatmaps with the numpy code of
 `dic_tf.data.sample` inside `tf.numpy_function`, and normalize. Batches equal
 `pydataset.FacePyDataset`'s, except heatmap values below float32's smallest
 normal number (1.2e-38), which TensorFlow's threads flush to zero.
@@ -16,6 +17,7 @@ skipped batches are neither read nor augmented.
 
 import tensorflow as tf
 
+from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import records, sample
 from dic_tf.image_space import to_model_space
 
@@ -36,6 +38,7 @@ def make_dataset(
     drop_remainder=None,
     heatmap_size=None,
     sigma=1.0,
+    degradation=None,
 ):
     """Builds the input pipeline of a prepared dataset.
 
@@ -53,6 +56,9 @@ def make_dataset(
         drop_remainder: drop a last partial batch; defaults to `training`.
         heatmap_size: heatmap side; defaults to `hr_size // 4`.
         sigma: heatmap Gaussian sigma in heatmap pixels.
+        degradation: None or "bicubic" (the clean LR), or "real" / a
+            `degradation.RealDegradation`, drawn per sample from
+            `degradation_rng(seed, epoch, position)`, with or without `training`.
 
     Returns:
         `tf.data.Dataset` of dicts: `lr` float32 `[B, S/scale, S/scale, 3]`
@@ -81,6 +87,7 @@ def make_dataset(
             f"skip_batches={skip_batches} must be in [0, {steps})"
         )
     augment = augment if training else None
+    degradation = degradation_lib.resolve(degradation)
     lr_size = hr_size // scale
     feature_spec = {
         records.HR_KEY: tf.io.FixedLenFeature([], tf.string),
@@ -93,7 +100,8 @@ def make_dataset(
 
     def sample_of(hr, landmarks, epoch_value, position):
         rng = sample.sample_rng(seed, int(epoch_value), int(position)) if augment else None
-        return sample.make_sample(hr, landmarks, augment, rng, scale, heatmap_size, sigma)
+        lr_rng = degradation_lib.degradation_rng(seed, int(epoch_value), int(position)) if degradation else None
+        return sample.make_sample(hr, landmarks, augment, rng, scale, heatmap_size, sigma, degradation, lr_rng)
 
     def load(position, record, epoch_value):
         serialized = tf.numpy_function(lambda i: index.read(int(i)), [record], tf.string, stateful=False)

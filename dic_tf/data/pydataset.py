@@ -2,8 +2,8 @@
 
 For training on the JAX (or torch) backend: reads the same prepared shards
 (`records`, no TensorFlow) or in-memory arrays, and yields the same batches as
-`make_dataset` with the same arguments (same order, augmentations, LR and
-heatmaps), as numpy arrays.
+`make_dataset` with the same arguments (same order, augmentations, LR, also
+degraded, and heatmaps), as numpy arrays.
 """
 
 import dataclasses
@@ -12,6 +12,7 @@ import os
 import keras
 import numpy as np
 
+from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import records, sample
 from dic_tf.image_space import pixels_to_model_space
 
@@ -87,6 +88,9 @@ class FacePyDataset(keras.utils.PyDataset):
             every epoch of one `fit` call from the first `len()`.
         heatmap_size: heatmap side; defaults to `hr_size // 4`.
         sigma: heatmap Gaussian sigma.
+        degradation: None or "bicubic" (the clean LR), or "real" / a
+            `degradation.RealDegradation`, drawn per sample from
+            `degradation_rng(seed, epoch, position)`, with or without `training`.
         with_names: include `name` (a numpy bytes array); set False for
             `model.fit` on backends that cannot hold strings.
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
@@ -109,6 +113,7 @@ class FacePyDataset(keras.utils.PyDataset):
         sigma=1.0,
         with_names=True,
         repeat=False,
+        degradation=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -118,6 +123,7 @@ class FacePyDataset(keras.utils.PyDataset):
         self.seed, self.epoch, self.skip_batches = seed, epoch, skip_batches
         self.heatmap_size = heatmap_size or self.source.hr_size // 4
         self.sigma, self.with_names, self.repeat = sigma, with_names, repeat
+        self.degradation = degradation_lib.resolve(degradation)
         self._steps = sample.steps_per_epoch(len(self.source), batch_size, drop_remainder=training)
         if self._steps == 0 or not 0 <= skip_batches < self._steps:
             raise ValueError(
@@ -148,8 +154,10 @@ class FacePyDataset(keras.utils.PyDataset):
         for position in positions:
             hr, landmarks, name = self.source.get(int(order[position]))
             rng = sample.sample_rng(self.seed, epoch, position) if self.augment else None
+            lr_rng = degradation_lib.degradation_rng(self.seed, epoch, position) if self.degradation else None
             hr, lr, heatmaps, landmarks = sample.make_sample(
-                hr, landmarks, self.augment, rng, self.source.scale, self.heatmap_size, self.sigma
+                hr, landmarks, self.augment, rng, self.source.scale, self.heatmap_size, self.sigma,
+                self.degradation, lr_rng,
             )
             for key, value in zip(columns, (lr, hr, heatmaps, landmarks, name.encode("utf-8"))):
                 columns[key].append(value)

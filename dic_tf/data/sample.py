@@ -1,7 +1,8 @@
 """From a stored HR record to one model sample (numpy; shared by both input pipelines).
 
-Sample order and augmentation randomness depend only on `(seed, epoch)` and a
-sample's position in the epoch, so an epoch can be replayed from any batch:
+Sample order, augmentation and degradation randomness depend only on
+`(seed, epoch)` and a sample's position in the epoch (`sample_rng`,
+`degradation.degradation_rng`), so an epoch can be replayed from any batch:
 a trainer at global step `g` with `n` steps per epoch resumes with
 `epoch = g // n` and `skip_batches = g % n` (`resume_position`).
 """
@@ -12,6 +13,7 @@ import numpy as np
 
 from dic_tf.data import preparation
 from dic_tf.data import augment as augment_lib
+from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import heatmaps as heatmaps_lib
 
 
@@ -64,6 +66,8 @@ def make_sample(
     scale=preparation.SCALE,
     heatmap_size=preparation.HEATMAP_SIZE,
     sigma=preparation.SIGMA,
+    degradation=None,
+    degradation_rng=None,
 ):
     """Augments a prepared HR face and derives its LR and heatmaps.
 
@@ -75,6 +79,10 @@ def make_sample(
         scale: HR / LR side ratio.
         heatmap_size: heatmap side.
         sigma: heatmap Gaussian sigma.
+        degradation: None or "bicubic" (the clean LR, `preparation.make_lr`),
+            or a `degradation.RealDegradation` applied to the augmented HR.
+        degradation_rng: `np.random.Generator` of the degradation
+            (`degradation.degradation_rng`), required with a `RealDegradation`.
 
     Returns:
         `(hr, lr, heatmaps, landmarks)`: uint8 `[S, S, 3]`, uint8
@@ -88,4 +96,4 @@ def make_sample(
         hr, landmarks = augment_lib.augment(hr, landmarks, augment, rng)
     landmarks = np.asarray(landmarks, dtype=np.float32)
     heatmaps = heatmaps_lib.gaussian_heatmaps(landmarks, heatmap_size, hr.shape[0] / heatmap_size, sigma)
-    return hr, preparation.make_lr(hr, scale), heatmaps, landmarks
+    return hr, degradation_lib.make_lr(hr, scale, degradation, degradation_rng), heatmaps, landmarks

@@ -58,6 +58,7 @@ class RunConfig:
     batch_size: int = 8
     num_train_steps: int = 150_000
     augment: object = None
+    degradation: object = None  # None (bicubic LR) or a data.degradation.RealDegradation
     seed: int = 0
     val_every: int = 2000
     checkpoint_every: int = 5000
@@ -252,7 +253,8 @@ class TrainingRun:
 
     def _validation_batches(self):
         run = self.run
-        data = FacePyDataset(run.val_data, run.batch_size, training=False, with_names=False)
+        data = FacePyDataset(run.val_data, run.batch_size, training=False, with_names=False,
+                             degradation=run.degradation)  # epoch 0, seed 0: the same LR every time
         remaining = run.num_val_images or float("inf")
         for index in range(len(data)):
             if remaining <= 0:
@@ -283,11 +285,11 @@ class TrainingRun:
 
             data = pipeline.make_dataset(run.train_data, run.batch_size, training=True,
                                          augment=run.augment, seed=run.seed, epoch=epoch,
-                                         skip_batches=skip)
+                                         skip_batches=skip, degradation=run.degradation)
             return data.map(lambda b: {k: b[k] for k in keys})
         return FacePyDataset(run.train_data, run.batch_size, training=True, augment=run.augment,
                              seed=run.seed, epoch=epoch, skip_batches=skip, with_names=False,
-                             repeat=True)
+                             repeat=True, degradation=run.degradation)
 
     def validate(self):
         """Validates the current weights; returns the summary dict."""
