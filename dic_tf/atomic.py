@@ -8,6 +8,7 @@ umask, 0644/0755 by default) before they are renamed into place.
 Example:
     write_json("out/results.json", {"psnr": 27.1}, indent=2)
     staging = make_staging_dir("out", prefix=".report.")   # 0755, renamed later
+    write_new_file("lr/a.png", png_bytes)  # never replaces an existing file
 """
 
 import json
@@ -76,3 +77,39 @@ def write_json(path, obj, **dump_kwargs):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_new_file(path, data):
+    """Writes `data` (bytes) to `path` atomically without ever replacing a file.
+
+    The bytes go to a hidden temporary file in the same folder (mode 0666
+    minus umask), which is then hard-linked to `path`: the link fails if
+    `path` exists, so a file that appeared meanwhile is never overwritten,
+    and `path` is either absent or complete. On a file system without hard
+    links, `path` is checked for and the temporary file renamed onto it.
+
+    Raises:
+        FileExistsError: `path` exists (it is left as it was).
+
+    Example:
+        write_new_file("lr/a.png", png_bytes)
+    """
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise FileExistsError(f"{path!r} already exists; it was left as it was.") from None
+        except OSError:  # no hard links here (some network or FUSE file systems)
+            if os.path.lexists(path):
+                raise FileExistsError(f"{path!r} already exists; it was left as it was.") from None
+            os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -276,3 +276,148 @@ def test_landmark_detection_on_sr_bicubic_and_hr(tiny, demo, tmp_path):
         assert set(detection) == {"sr", "bicubic", "hr", "num_images"}
     for item in test_set:
         assert set(results["images"][item.name]["landmark_detection"]) == {"sr", "bicubic", "hr"}
+
+
+# --degradation, --degradation_seed, --save_lr_dir: LR made from the HR by a seeded degradation.
+
+def _evaluate_demo(demo, out, *args):
+    """evaluate.py on the demo faces (batches of 2); returns results.json."""
+    result = _run(
+        "evaluate.py", f"--pytorch_checkpoint={demo}/dic_tiny.npz", "--config=tiny",
+        f"--hr_dir={demo}/hr", "--batch_size=2", f"--output_dir={out}", "--noprogress", *args,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / "results.json") as f:
+        return json.load(f), result.stdout
+
+
+def _scores(results):
+    """Per-image PSNR/SSIM of every step and of bicubic."""
+    return {name: {"steps": [(s["psnr"], s["ssim"]) for s in entry["steps"]],
+                   "bicubic": entry["bicubic"]}
+            for name, entry in results["images"].items()}
+
+
+def _folder_bytes(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+@pytest.fixture(scope="module")
+def degraded(demo, tmp_path_factory):
+    """Two --degradation=real --degradation_seed=3 runs saving their LR, and --lr_dir on the first's."""
+    folder = tmp_path_factory.mktemp("degraded")
+    runs = {}
+    for key in ("a", "b"):
+        runs[key] = _evaluate_demo(
+            demo, folder / key / "eval", "--degradation=real", "--degradation_seed=3",
+            f"--save_lr_dir={folder / key / 'lr'}",
+        )
+    runs["lr_dir"] = _evaluate_demo(demo, folder / "lr_dir", f"--lr_dir={folder / 'a' / 'lr'}")
+    return folder, runs
+
+
+def test_real_degradation_is_reproducible(degraded, demo):
+    folder, runs = degraded
+    (a, stdout), (b, _) = runs["a"], runs["b"]
+    names = [f"synthetic_{i:05d}.png" for i in range(NUM_FACES)]
+    lr_a = _folder_bytes(folder / "a" / "lr")
+    assert sorted(lr_a) == names
+    assert lr_a == _folder_bytes(folder / "b" / "lr")
+    assert _scores(a) == _scores(b) and a["average"] == b["average"]
+    for name in names:
+        lr = load_rgb(folder / "a" / "lr" / name)
+        assert lr.shape == (16, 16, 3)
+        assert not np.array_equal(lr, preparation.make_lr(load_rgb(demo / "hr" / name)))
+        assert a["images"][name]["lr_file"] is None
+    assert "degradation 'real', seed 3" in stdout and str(folder / "a" / "lr") in stdout
+
+
+def test_protocol_records_the_degradation(degraded):
+    from dic_tf.data.degradation import RealDegradation
+
+    folder, runs = degraded
+    protocol = runs["a"][0]["protocol"]
+    assert protocol["lr_source"] == {
+        "kind": "degradation", "degradation": "real", "seed": 3,
+        "params": json.loads(json.dumps(RealDegradation().to_dict())),
+        "saved_lr_dir": str(folder / "a" / "lr"),
+    }
+    assert "'real'" in protocol["lr"] and "seed 3" in protocol["lr"]
+    assert runs["lr_dir"][0]["protocol"]["lr_source"] == {
+        "kind": "lr_dir", "lr_dir": str(folder / "a" / "lr")}
+    assert runs["lr_dir"][0]["protocol"]["lr"] == "read from --lr_dir"
+    page = (folder / "a" / "eval" / "report" / "index.html").read_text()
+    assert "lr_source" in page and "seed 3" in page
+
+
+def test_degradation_params_and_seed_are_used_and_recorded(degraded, demo):
+    from dic_tf.data.degradation import RealDegradation
+
+    folder, runs = degraded
+    results, stdout = _evaluate_demo(demo, folder / "params", "--degradation=real",
+                                     "--degradation_seed=4", "--degradation_params=jpeg_range=40:90")
+    source = results["protocol"]["lr_source"]
+    expected = json.loads(json.dumps(RealDegradation(jpeg_range=(40, 90)).to_dict()))
+    assert source["seed"] == 4 and source["params"] == expected
+    assert source["params"]["jpeg_range"] == [40, 90] and "saved_lr_dir" not in source
+    assert "degradation 'real', seed 4" in stdout
+    assert _scores(results) != _scores(runs["a"][0])
+
+
+def test_report_shows_the_degraded_lr(degraded):
+    """Each strip's first column is the degraded LR (nearest x8), not the bicubic one."""
+    folder, _ = degraded
+    strips = folder / "a" / "eval" / "report" / "strips"
+    assert len(os.listdir(strips)) == NUM_FACES
+    for strip_name in os.listdir(strips):
+        name = strip_name.split("_", 1)[1]  # "<rank>_<stem>.png"
+        lr = load_rgb(folder / "a" / "lr" / name)
+        strip = load_rgb(strips / strip_name)
+        np.testing.assert_array_equal(strip[30:158, :128], np.repeat(np.repeat(lr, 8, 0), 8, 1))
+
+
+def test_saved_lr_read_back_gives_the_same_scores(degraded):
+    _, runs = degraded
+    assert _scores(runs["lr_dir"][0]) == _scores(runs["a"][0])
+
+
+def test_degraded_lr_depends_on_seed_and_name_only(demo, tmp_path):
+    from dic_tf.data.degradation import RealDegradation
+
+    degradation = RealDegradation()
+    three, _ = load_test_set(str(demo / "hr"), degradation=degradation, degradation_seed=3)
+    again, _ = load_test_set(str(demo / "hr"), degradation=degradation, degradation_seed=3)
+    four, _ = load_test_set(str(demo / "hr"), degradation=degradation, degradation_seed=4)
+    for x, y, z in zip(three, again, four):
+        np.testing.assert_array_equal(x.lr, y.lr)
+        assert not np.array_equal(x.lr, z.lr)
+    # Whatever else is in the folder: the last face alone gets the same LR.
+    _write(tmp_path / "hr", three[-1].name, three[-1].hr)
+    alone, _ = load_test_set(str(tmp_path / "hr"), degradation=degradation, degradation_seed=3)
+    np.testing.assert_array_equal(alone[0].lr, three[-1].lr)
+    with pytest.raises(ValueError, match="not both"):
+        load_test_set(str(demo / "hr"), str(demo / "hr"), degradation=degradation)
+
+
+def test_bicubic_degradation_is_the_official_lr(run, demo, tmp_path):
+    """--degradation=bicubic scores exactly as the default run; --save_lr_dir writes its LR."""
+    results, _ = _evaluate_demo(demo, tmp_path / "eval", "--degradation=bicubic",
+                                f"--save_lr_dir={tmp_path / 'lr'}")
+    assert _scores(results) == _scores(run[1])
+    assert results["protocol"]["lr"] == run[1]["protocol"]["lr"]
+    assert results["protocol"]["lr_source"] == {"kind": "bicubic",
+                                                "saved_lr_dir": str(tmp_path / "lr")}
+    for name in results["images"]:
+        np.testing.assert_array_equal(load_rgb(tmp_path / "lr" / name),
+                                      preparation.make_lr(load_rgb(demo / "hr" / name)))
+
+
+def test_save_lr_faces_never_replaces_a_file(demo, tmp_path):
+    from dic_tf.evaluation.face_sets import save_lr_faces
+
+    test_set, _ = load_test_set(str(demo / "hr"))
+    (tmp_path / test_set[1].name).write_bytes(b"the user's")
+    with pytest.raises(FileExistsError, match="synthetic_00001.png"):
+        save_lr_faces(test_set, str(tmp_path))
+    assert (tmp_path / test_set[1].name).read_bytes() == b"the user's"
+    assert sorted(os.listdir(tmp_path)) == [item.name for item in test_set[:2]]

@@ -14,10 +14,24 @@ official preparation) or as paired --lr_dir/--hr_dir folders:
         --landmark_detector=HG_68_CelebA.pth --saliency=landmark:30,component:mouth \
         --output_dir=runs/eval_dic --batch_size=16
 
+Without --lr_dir, --degradation=real makes the LR of each HR face with the
+seeded real-world degradation of `dic_tf.data.degradation` instead
+(--degradation=bicubic, the default, is the official preparation): the LR of a
+face depends only on --degradation_seed and its file name, so every run scores
+the same inputs; --degradation_params overrides the degradation's fields.
+--save_lr_dir (a new or empty folder) receives the LR faces that were scored,
+`<HR stem>.png`, which `--lr_dir` reads back:
+
+    python evaluate.py --checkpoint=runs/dic --hr_dir=data/CelebA/test/HR \
+        --degradation=real --degradation_seed=3 --save_lr_dir=runs/lr_real_3 \
+        --output_dir=runs/eval_real_3
+
 It writes `sr/*.png` (final step), `steps/step_<t>/*.png`, `results.json`
 (per-image and average PSNR/SSIM of every step, the bicubic baseline, NME,
-landmark-detection errors, run time), `saliency/<target>/*.png` and an HTML
-report (`--report_dir`, default <output_dir>/report). An official checkpoint
+landmark-detection errors, run time; its "protocol" records the LR source:
+official bicubic, --lr_dir, or the degradation with its seed and parameters,
+and --save_lr_dir), `saliency/<target>/*.png` and an HTML report
+(`--report_dir`, default <output_dir>/report). An official checkpoint
 may also be an `.npz` of its tensors keyed by PyTorch name (no PyTorch
 needed). See `dic_tf/evaluation/folders.py` and `dic_tf/evaluation/model_scoring.py`
 for the `results.json` layout.
@@ -31,6 +45,13 @@ from absl import app, flags
 from dic_tf import flags as config_flags
 from dic_tf import metrics
 from dic_tf.cli import runner
+from dic_tf.data import degradation as degradation_lib
+
+# Folders model mode writes inside --output_dir: the default report folder and the
+# SR/saliency images (model_mode.REPORT_DIR, model_scoring.SR_DIR and STEPS_DIR,
+# saliency_overlays.SALIENCY_DIR; importing them would import TensorFlow).
+_REPORT_DIR = "report"
+_OUTPUT_SUBDIRS = ("sr", "steps", "saliency")
 
 # --config=x8|tiny and one flag per DICConfig field (--scale included: also the
 # border cropped before measuring, 8 when unset).
@@ -44,7 +65,18 @@ flags.DEFINE_string("pytorch_checkpoint", None, "Model mode: an official DIC che
                     "(.pth, or .npz keyed by PyTorch names) with --config.")
 flags.DEFINE_string("hr_dir", None, "Folder of ground-truth (prepared HR) images.")
 flags.DEFINE_string("lr_dir", None, "Model mode: LR images paired with --hr_dir by file "
-                    "name; without it the LR is made with the official preparation.")
+                    "name; without it the LR is made from --hr_dir (see --degradation).")
+flags.DEFINE_enum("degradation", "bicubic", list(degradation_lib.DEGRADATIONS),
+                  "Model mode without --lr_dir: how the LR is made from each HR face; "
+                  "'bicubic' is the official preparation, 'real' the seeded real-world "
+                  "degradation of dic_tf.data.degradation.")
+flags.DEFINE_integer("degradation_seed", 0, "With --degradation=real: seed; a face's LR "
+                     "depends only on it and the HR file name.", lower_bound=0)
+flags.DEFINE_string("degradation_params", None, "With --degradation=real: overrides of the "
+                    "degradation's fields (parsed by RealDegradation.from_overrides).")
+flags.DEFINE_string("save_lr_dir", None, "Model mode without --lr_dir: new or empty folder "
+                    "receiving the LR faces that were scored, <HR stem>.png (readable back "
+                    "with --lr_dir).")
 flags.DEFINE_string("annotations", None, "Model mode: info .json/.pkl with ground-truth "
                     "landmarks (matched by file stem, mapped into the HR frame by bbox).")
 flags.DEFINE_string("landmark_detector", None, "Model mode: stacked-hourglass detector "
@@ -70,7 +102,8 @@ flags.mark_flag_as_required("output_dir")
 
 FLAGS = flags.FLAGS
 _MODEL_SOURCES = ("checkpoint", "saved_model", "pytorch_checkpoint")
-_MODEL_MODE_FLAGS = ("lr_dir", "annotations", "landmark_detector", "detector_features",
+_MODEL_MODE_FLAGS = ("lr_dir", "degradation", "degradation_seed", "degradation_params",
+                     "save_lr_dir", "annotations", "landmark_detector", "detector_features",
                      "detector_stacks", "saliency", "report_dir", "num_shown", "batch_size")
 
 
@@ -125,6 +158,70 @@ def check_flags():
             raise app.UsageError(f"--{name} applies to --landmark_detector only.")
     if source == "pytorch_checkpoint":
         config_flags.config_from_flags()  # DICConfig checks its fields
+    _check_lr_flags()
+
+
+def _check_lr_flags():
+    """--degradation*, --save_lr_dir: only where the LR is made from --hr_dir."""
+    if FLAGS.lr_dir:
+        for name in ("degradation", "degradation_seed", "degradation_params"):
+            if FLAGS[name].present:
+                raise app.UsageError(
+                    f"--{name} describes how the LR is made from --hr_dir; with --lr_dir the "
+                    "LR is given (drop one of them)."
+                )
+        if FLAGS.save_lr_dir is not None:
+            raise app.UsageError(
+                "--save_lr_dir saves the LR made from --hr_dir; with --lr_dir the LR faces "
+                "are already files (drop one of them)."
+            )
+    for name in ("degradation_seed", "degradation_params"):
+        if FLAGS[name].present and FLAGS.degradation != "real":
+            raise app.UsageError(f"--{name} applies to --degradation=real only.")
+    _degradation()
+    if FLAGS.save_lr_dir is not None:
+        _check_save_lr_dir(FLAGS.save_lr_dir)
+
+
+def _degradation():
+    """The `RealDegradation` of --degradation=real (with --degradation_params), else None."""
+    if FLAGS.degradation != "real":
+        return None
+    if FLAGS.degradation_params is None:
+        return degradation_lib.RealDegradation()
+    try:
+        return degradation_lib.RealDegradation.from_overrides(FLAGS.degradation_params)
+    except ValueError as error:
+        raise app.UsageError(f"--degradation_params={FLAGS.degradation_params}: {error}") from None
+
+
+def _check_save_lr_dir(path):
+    """A new or empty folder of its own: not the report folder, --output_dir or its image folders."""
+    real = os.path.realpath(path)
+
+    def inside(folder):
+        folder = os.path.realpath(folder)
+        return os.path.commonpath([real, folder]) == folder
+
+    report_dir = FLAGS.report_dir or os.path.join(FLAGS.output_dir, _REPORT_DIR)
+    if inside(report_dir):
+        raise app.UsageError(
+            f"--save_lr_dir={path} is inside the report folder {report_dir}, which is "
+            "replaced as a whole; give a folder outside it."
+        )
+    if real == os.path.realpath(FLAGS.output_dir) or any(
+            inside(os.path.join(FLAGS.output_dir, name)) for name in _OUTPUT_SUBDIRS):
+        raise app.UsageError(
+            f"--save_lr_dir={path} is --output_dir or one of its sr/, steps/, saliency/ "
+            "folders; give the LR faces a folder of their own."
+        )
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise app.UsageError(f"--save_lr_dir={path} exists and is not a folder.")
+    if os.path.isdir(path) and os.listdir(path):
+        raise app.UsageError(
+            f"--save_lr_dir={path} exists and is not empty; give a new or empty folder "
+            "(files we did not write are never replaced)."
+        )
 
 
 def run_folder_mode():
@@ -140,6 +237,7 @@ def run_model_mode(source):
     from dic_tf import inference
     from dic_tf import saliency as saliency_lib
     from dic_tf.evaluation import face_sets, landmark_detector, model_mode, predictors
+    from dic_tf.evaluation import protocol
 
     report_dir = FLAGS.report_dir or os.path.join(FLAGS.output_dir, model_mode.REPORT_DIR)
     model_mode.check_report_dir(report_dir, FLAGS.output_dir)
@@ -149,9 +247,16 @@ def run_model_mode(source):
         targets = saliency_lib.parse_targets(
             FLAGS.saliency, config.num_keypoints if config else 68
         )
+    degradation = _degradation()
     test_set, unmatched = face_sets.load_test_set(
         FLAGS.hr_dir, FLAGS.lr_dir, scale=border(), annotations_path=FLAGS.annotations,
         num_keypoints=config.num_keypoints if config else 68,
+        degradation=degradation, degradation_seed=FLAGS.degradation_seed,
+    )
+    lr_source = protocol.lr_source(
+        lr_dir=FLAGS.lr_dir, degradation=FLAGS.degradation,
+        seed=FLAGS.degradation_seed if degradation else None,
+        params=degradation.to_dict() if degradation else None, saved_lr_dir=FLAGS.save_lr_dir,
     )
     keras_model = None
     if source == "saved_model":
@@ -175,6 +280,7 @@ def run_model_mode(source):
         num_shown=FLAGS.num_shown, progress=FLAGS.progress and sys.stderr.isatty(),
         sources={"hr_dir": FLAGS.hr_dir, "lr_dir": FLAGS.lr_dir,
                  "annotations": FLAGS.annotations, "unmatched_hr_files": unmatched},
+        lr_source=lr_source, save_lr_dir=FLAGS.save_lr_dir,
     )
 
 

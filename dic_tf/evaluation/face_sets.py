@@ -1,12 +1,23 @@
-"""The faces of a model-mode test set: HR, its LR and optional ground-truth landmarks."""
+"""The faces of a model-mode test set: HR, its LR and optional ground-truth landmarks.
+
+The LR of a face is read from a paired folder, made with the official
+preparation (Pillow bicubic), or made by a seeded degradation
+(`dic_tf.data.degradation`) whose random draws depend only on the seed and the
+HR file name (`degraded_lr`); `save_lr_faces` writes the LR that was scored.
+"""
 
 import dataclasses
+import io
 import os
+import zlib
 from typing import Optional
 
 import numpy as np
+from PIL import Image
 
+from dic_tf import atomic
 from dic_tf.data import annotations as annotations_lib
+from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import preparation
 from dic_tf.evaluation.image_files import (
     IMAGE_EXTENSIONS,
@@ -63,19 +74,24 @@ def landmarks_in_hr_frame(face, hr_shape):
     return (np.asarray(face.landmarks, np.float64) - np.array([xmin, ymin])) * factor
 
 
-def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypoints=68):
+def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypoints=68,
+                  degradation=None, degradation_seed=0):
     """Reads and checks a test set.
 
     Args:
         hr_dir: folder of prepared HR faces.
         lr_dir: optional folder of LR faces paired with `hr_dir` by file name;
-            without it the LR is made with the official preparation (Pillow
-            bicubic down by `scale`).
+            without it the LR is made from the HR: with the official
+            preparation (Pillow bicubic down by `scale`), or by `degradation`.
         scale: HR / LR side ratio.
         annotations_path: optional info `.json`/`.pkl` (see
             `dic_tf.data.annotations`); faces match images by file stem and
             their landmarks are mapped into the HR frame through their bbox.
         num_keypoints: landmarks per annotated face.
+        degradation: optional `dic_tf.data.degradation.RealDegradation`
+            making the LR instead of the official preparation (see
+            `degraded_lr`); not with `lr_dir`.
+        degradation_seed: int >= 0, seed of `degradation`.
 
     Returns:
         `(list of TestImage, sorted HR names without an LR counterpart)`.
@@ -85,7 +101,11 @@ def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypo
 
     Example:
         test_set, unmatched = load_test_set("data/test/HR", annotations_path="data/test/info.pkl")
+        degraded, _ = load_test_set("data/test/HR", degradation=RealDegradation(), degradation_seed=3)
     """
+    if lr_dir and degradation is not None:
+        raise ValueError("load_test_set: the LR is read from lr_dir or made by degradation, "
+                         "not both.")
     hr_names = list_images(hr_dir)
     if not hr_names:
         raise FileNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {hr_dir!r}.")
@@ -102,7 +122,11 @@ def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypo
         hr_path = os.path.join(hr_dir, hr_name)
         hr = load_rgb(hr_path)
         if lr_name is None:
-            lr = _official_lr(hr, hr_path, scale)
+            _check_hr_for_made_lr(hr, hr_path, scale)
+            if degradation is None:
+                lr = preparation.make_lr(hr, scale)
+            else:
+                lr = degraded_lr(hr, hr_name, scale, degradation, degradation_seed)
         else:
             lr = load_rgb(os.path.join(lr_dir, lr_name))
             _check_pair(lr, hr, os.path.join(lr_dir, lr_name), hr_path, scale)
@@ -119,16 +143,67 @@ def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypo
     return test_set, unmatched
 
 
-def _official_lr(hr, hr_path, scale):
+def degraded_lr(hr, hr_name, scale, degradation, seed=0):
+    """The LR of one HR face made by a seeded degradation; the same bytes on every run.
+
+    The random generator is `np.random.default_rng([seed, crc32(hr_name)])`
+    (UTF-8 name), so a face's LR depends only on the seed, its file name and
+    its pixels, not on the other faces of the folder or their order.
+
+    Args:
+        hr: uint8 `(S, S, 3)` HR face.
+        hr_name: its file name (no folder), e.g. "000001.png".
+        scale: HR / LR side ratio.
+        degradation: `dic_tf.data.degradation.RealDegradation`; None gives the
+            official preparation (no random draws).
+        seed: int >= 0.
+
+    Returns:
+        uint8 `(S / scale, S / scale, 3)`.
+
+    Example:
+        lr = degraded_lr(hr, "000001.png", 8, RealDegradation(), seed=3)  # uint8 (16, 16, 3)
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(hr_name.encode("utf-8"))])
+    return degradation_lib.make_lr(hr, scale, degradation, rng)
+
+
+def save_lr_faces(test_set, folder):
+    """Writes each face's LR as `<folder>/<HR stem>.png` (lossless), never replacing a file.
+
+    Each PNG is written atomically; the folder is created if needed. Reading
+    the folder back as `load_test_set(hr_dir, lr_dir=folder)` gives the same
+    LR arrays (pairing by stem).
+
+    Returns:
+        The written file names, in test-set order.
+
+    Raises:
+        FileExistsError: a file of that name exists (it is left as it was).
+
+    Example:
+        save_lr_faces(test_set, "runs/eval_real/lr")  # ["000001.png", ...]
+    """
+    os.makedirs(folder, exist_ok=True)
+    names = []
+    for item in test_set:
+        name = f"{file_stem(item.name)}.png"
+        buffer = io.BytesIO()
+        Image.fromarray(item.lr).save(buffer, format="PNG")
+        atomic.write_new_file(os.path.join(folder, name), buffer.getvalue())
+        names.append(name)
+    return names
+
+
+def _check_hr_for_made_lr(hr, hr_path, scale):
     height, width = hr.shape[:2]
     if height != width or height % (scale * LR_SIZE_MULTIPLE):
         raise ValueError(
             f"HR image {hr_path!r} is {size_text(hr)} (width x height): without --lr_dir the "
-            "LR is made by the official preparation, which needs square HR images whose "
-            f"side is a multiple of {scale * LR_SIZE_MULTIPLE} (LR side a multiple of "
-            f"{LR_SIZE_MULTIPLE} for DIC)."
+            "LR is made from the HR (the official preparation or --degradation), which "
+            "needs square HR images whose side is a multiple of "
+            f"{scale * LR_SIZE_MULTIPLE} (LR side a multiple of {LR_SIZE_MULTIPLE} for DIC)."
         )
-    return preparation.make_lr(hr, scale)
 
 
 def _check_pair(lr, hr, lr_path, hr_path, scale):

@@ -2,12 +2,16 @@
 
 `results.json` holds `dic_tf.evaluation.model_scoring.evaluate_model`'s
 entries plus "model", the input folders, "report" and, with saliency targets,
-"saliency": {target label: {hr file name: overlay file}}.
+"saliency": {target label: {hr file name: overlay file}}. Given the LR source
+(`dic_tf.evaluation.protocol.lr_source`), the protocol's "lr" describes it
+and "lr_source" records it (degradation name, seed, parameters, saved folder).
 """
 
 import os
 
+from dic_tf.evaluation.face_sets import save_lr_faces
 from dic_tf.evaluation.model_scoring import evaluate_model
+from dic_tf.evaluation.protocol import with_lr_source
 from dic_tf.evaluation.results_file import write_results
 from dic_tf.evaluation.saliency_overlays import write_saliency
 from dic_tf.evaluation.tables import print_model_summary, summary_tables
@@ -19,7 +23,7 @@ REPORT_DIR = "report"
 def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None,
                    report_dir=None, scale=8, ssim_variant="official", batch_size=16,
                    detector=None, saliency_targets=(), num_shown=8, progress=True,
-                   sources=None):
+                   sources=None, lr_source=None, save_lr_dir=None):
     """Evaluates a model, writes SR images, saliency, the report and `results.json`.
 
     Args:
@@ -33,6 +37,10 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
         saliency_targets: `dic_tf.saliency.Target`s.
         num_shown: strips in each of the report's best/worst sections.
         sources: extra keys stored in `results.json` (e.g. input folders).
+        lr_source: optional `dic_tf.evaluation.protocol.lr_source` of the
+            test set's LR, recorded in the protocol (report and `results.json`).
+        save_lr_dir: optional new or empty folder receiving the scored LR
+            faces as `<HR stem>.png` (`save_lr_faces`), before the report.
 
     Returns:
         The results dictionary.
@@ -51,6 +59,10 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
         predictor, test_set, output_dir, scale=scale, ssim_variant=ssim_variant,
         batch_size=batch_size, detector=detector, progress=progress,
     )
+    if lr_source:
+        results["protocol"] = with_lr_source(results["protocol"], lr_source, scale)
+    if save_lr_dir:
+        save_lr_faces(test_set, save_lr_dir)
     results["model"] = model_info
     results.update(sources or {})
     if saliency_targets:

@@ -60,6 +60,7 @@ def print_model_summary(results, path):
     Example:
         >>> print_model_summary(results, "out/results.json")  # doctest: +SKIP
         3 images, 4 steps (PSNR/SSIM on Y, border 8, SSIM official)
+        LR: degradation 'real', seed 3 (parameters in results.json protocol.lr_source)
     """
     average = results["average"]
 
@@ -71,6 +72,7 @@ def print_model_summary(results, path):
     print(f"{results['num_images']} images, {results['num_steps']} steps "
           f"(PSNR/SSIM on Y, border {results['protocol']['border']}, "
           f"SSIM {results['protocol']['ssim']})")
+    print(f"LR: {_lr_summary(results['protocol'])}")
     print(line("bicubic", average["bicubic"]))
     for t, step in enumerate(average["steps"]):
         print(line(f"step {t + 1}", step))
@@ -81,3 +83,20 @@ def print_model_summary(results, path):
             print(f"landmark detection on {source}: {errors}")
     print(f"model time: {results['timing']['seconds_per_image']:.4f} s/image")
     print(f"Wrote {path} and {results['report']}")
+
+
+def _lr_summary(protocol):
+    """The model-mode protocol's LR source in a few words."""
+    source = protocol.get("lr_source")
+    if source is None:
+        return protocol["lr"]
+    if source["kind"] == "lr_dir":
+        text = f"read from --lr_dir={source['lr_dir']}"
+    elif source["kind"] == "bicubic":
+        text = "official bicubic preparation of the HR"
+    else:
+        text = (f"degradation {source['degradation']!r}, seed {source['seed']} "
+                "(parameters in results.json protocol.lr_source)")
+    if "saved_lr_dir" in source:
+        text += f"; the LR faces scored are saved in {source['saved_lr_dir']}"
+    return text
