@@ -1,8 +1,9 @@
 """What every entry point shares: flag parsing, one-line errors, a quiet TensorFlow.
 
 `run(check, main)` parses the flags, calls `check()` (cheap validation, no
-TensorFlow), imports TensorFlow with its C++ start-up lines (CUDA stubs, CPU
-features, oneDNN) hidden, then calls `main()`. A flag error, an
+TensorFlow), keeps the large buffers mapped (`dic_tf.allocator`), imports
+TensorFlow with its C++ start-up lines (CUDA stubs, CPU features, oneDNN)
+hidden, then calls `main()`. A flag error, an
 `app.UsageError` or one of the expected errors becomes one line on stderr,
 `<program>: error: <message>`, and exit status 1 (2 for flag syntax); no
 traceback. On JAX, JAX's platform probing (and TensorFlow's start-up, when it
@@ -26,6 +27,8 @@ import os
 import sys
 
 from absl import app, flags
+
+from dic_tf import allocator
 
 TF_LOGS_ENV = "DIC_TF_TF_LOGS"
 EXPECTED_ERRORS = (app.UsageError, ValueError, OSError, ImportError)
@@ -128,6 +131,7 @@ def run(check, main, doc=None, errors=EXPECTED_ERRORS):
         del argv
         try:
             check()
+            allocator.keep_memory_mapped()
             import_tensorflow_quietly()
             return main()
         except errors as error:
