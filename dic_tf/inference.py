@@ -14,7 +14,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw
 
-from dic_tf.export.serving import DICServingModule
+from dic_tf import landmark_metrics
+from dic_tf.image_space import from_model_space, to_model_space
+from dic_tf.models.inference_function import InferenceFunction
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_LR_SIZE = 16
@@ -122,9 +124,11 @@ class SavedModelPredictor:
 
 
 class KerasPredictor:
-    """Runs a Keras DIC through the same graph as the export (`DICServingModule`).
+    """Runs a Keras DIC with its `InferenceFunction` (compiled once, as validation and evaluate.py).
 
-    `model` stays available (e.g. for every step's heatmaps, `dic_tf.photos.photo.run_model`).
+    The outputs are the serving signature's (`dic_tf.export.serving`): the final
+    step's SR in [0, 1], its heatmaps and their landmarks (the authors' peak
+    rule). `steps(lr)` gives every step (`dic_tf.photos.photo.run_model`).
 
     Example:
         outputs = KerasPredictor(model)(lr)
@@ -133,11 +137,20 @@ class KerasPredictor:
     def __init__(self, model, lr_size=DEFAULT_LR_SIZE):
         self.model = model
         self.lr_size = lr_size
-        self._module = DICServingModule(model, lr_size=lr_size)
+        self.forward = InferenceFunction(model)
+
+    def steps(self, lr):
+        """`lr` float32 [N, H, W, 3] in [0, 1] -> DIC's output dict (every step, model space)."""
+        return self.forward(to_model_space(np.asarray(lr, np.float32), "unit"))
 
     def __call__(self, lr):
         """`lr` float32 [N, H, W, 3] in [0, 1] -> {"sr", "landmarks", "heatmaps"} numpy."""
-        return {name: value.numpy() for name, value in self._module.serve(lr).items()}
+        outputs = self.steps(lr)
+        sr, heatmaps = outputs["sr"][-1], outputs["heatmaps"][-1]
+        stride = sr.shape[1] // heatmaps.shape[1]
+        points = landmark_metrics.peaks_to_image(landmark_metrics.heatmap_peaks(heatmaps), stride)
+        return {"sr": from_model_space(sr, "unit"), "landmarks": points.astype(np.float32),
+                "heatmaps": heatmaps}
 
 
 def list_images(folder):

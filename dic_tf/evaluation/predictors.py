@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from dic_tf import metrics
 from dic_tf.image_space import pixels_to_model_space
+from dic_tf.models.inference_function import InferenceFunction
 
 
 @dataclasses.dataclass
@@ -34,7 +35,7 @@ class Prediction:
 
 
 class KerasPredictor:
-    """Runs a DIC Keras model on uint8 LR batches.
+    """Runs a DIC Keras model on uint8 LR batches (its `InferenceFunction`, compiled once).
 
     Args:
         model: a built `DIC` (or any model with DIC's output dict).
@@ -46,10 +47,11 @@ class KerasPredictor:
     def __init__(self, model):
         self.model = model
         self.num_keypoints = model.config.num_keypoints
+        self.forward = InferenceFunction(model)
 
     def __call__(self, lr):
         """uint8 `(B, h, w, 3)` -> `Prediction`."""
-        outputs = self.model.predict_on_batch(pixels_to_model_space(lr))
+        outputs = self.forward(pixels_to_model_space(lr))
         return Prediction(
             sr=[metrics.normalized_to_uint8(np.asarray(sr)) for sr in outputs["sr"]],
             heatmaps=[np.asarray(h, np.float32) for h in outputs["heatmaps"]],

@@ -21,7 +21,7 @@ import numpy as np
 
 from dic_tf import landmark_metrics
 from dic_tf.data import preparation
-from dic_tf.image_space import from_model_space, to_model_space
+from dic_tf.image_space import from_model_space
 from dic_tf.photos import alignment, paste, template
 
 SCALE = preparation.SCALE
@@ -59,7 +59,7 @@ def run_model(predictor, lr):
     """DIC on a batch of LR faces.
 
     Args:
-        predictor: `dic_tf.inference.KerasPredictor` (has `.model`) or
+        predictor: `dic_tf.inference.KerasPredictor` (has `.steps`) or
             `SavedModelPredictor`, or any callable with their output dict.
         lr: float32 `[N, h, w, 3]` RGB in [0, 1].
 
@@ -72,12 +72,11 @@ def run_model(predictor, lr):
         >>> steps.shape                                                   # doctest: +SKIP
         (4, 3, 68, 2)
     """
-    model = getattr(predictor, "model", None)
-    if model is None:
+    if not hasattr(predictor, "steps"):
         outputs = predictor(lr)
         return np.asarray(outputs["sr"]), np.asarray(outputs["landmarks"], np.float64)[None]
-    outputs = model(to_model_space(np.asarray(lr, np.float32), "unit"), training=False)
-    sr = from_model_space(np.asarray(outputs["sr"][-1]), "unit")
+    outputs = predictor.steps(lr)
+    sr = from_model_space(outputs["sr"][-1], "unit")
     steps = []
     for heatmaps in outputs["heatmaps"]:
         heatmaps = np.asarray(heatmaps)

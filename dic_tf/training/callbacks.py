@@ -24,6 +24,7 @@ import sys
 import keras
 
 from dic_tf import checkpoint
+from dic_tf.models.inference_function import InferenceFunction
 from dic_tf.training.optimizer import guarded_optimizer
 
 METRICS_FILE = "metrics.jsonl"
@@ -65,19 +66,6 @@ def is_better(value, best, higher_is_better):
     if best is None:
         return True
     return value > best if higher_is_better else value < best
-
-
-def make_predict(network):
-    """A compiled inference function of `network` for validation (current weights)."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        forward = jax.jit(lambda t, n, x: network.stateless_call(t, n, x)[0])
-        return lambda x: forward([v.value for v in network.trainable_variables],
-                                 [v.value for v in network.non_trainable_variables], x)
-    import tensorflow as tf
-
-    return tf.function(network, reduce_retracing=True)
 
 
 def _tensorboard(logdir):
@@ -211,8 +199,8 @@ class TrainingCallback(keras.callbacks.Callback):
         """Validates the current weights (chief only); returns the summary or None."""
         if not self.chief or self.validation_batches is None:
             return None
-        if self._predict is None:
-            self._predict = make_predict(self.task.network)
+        if self._predict is None:  # compiled once per run; reads the current weights
+            self._predict = InferenceFunction(self.task.network, self.run.batch_size)
         summary, samples = self.task.validate(self._predict, self.validation_batches(),
                                               self.run.ssim_variant)
         if self.logger is not None:
