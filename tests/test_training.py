@@ -226,6 +226,17 @@ def test_resume_reaches_the_same_weights(tmp_path, demo_data):
     assert list((tmp_path / "resumed" / "logs" / "val").iterdir())
 
 
+def test_resume_refuses_another_degradation(tmp_path, demo_data):
+    from dic_tf.data.degradation import RealDegradation
+
+    _run(tmp_path / "run", demo_data, 2, degradation=RealDegradation()).train()
+    with pytest.raises(ValueError, match=r"trained with real LR, but this run asks for bicubic"):
+        _run(tmp_path / "run", demo_data, 4)
+    with pytest.raises(ValueError, match=r"asks for real \(jpeg_range=\[40, 90\]\)"):
+        _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation(jpeg_range=(40, 90)))
+    assert _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation()).step == 2
+
+
 def test_divergence_stops_with_a_clear_message(tmp_path, demo_data, monkeypatch):
     from dic_tf.training import tasks
 

@@ -129,6 +129,14 @@ def is_chief(strategy=None):
     return not has_chief and resolver.task_type == "worker" and resolver.task_id == 0
 
 
+def _degradation_text(fields, other=None):
+    """'bicubic', 'real', or 'real with a=..' naming the fields that differ from `other`."""
+    if fields is None:
+        return "bicubic"
+    changed = [f"{k}={v}" for k, v in fields.items() if other and other.get(k) != v]
+    return f"real ({', '.join(changed)})" if changed else "real"
+
+
 def _strategy_scope(strategy):
     if strategy is None:
         import contextlib
@@ -203,6 +211,13 @@ class TrainingRun:
                 f"{latest} was trained with model config {state['config']}, but this run "
                 f"asks for {self.model_config.to_dict()}; use another --train_dir."
             )
+        stored = state.get("degradation")  # absent in checkpoints from before: bicubic
+        if stored != self._degradation():
+            raise ValueError(
+                f"{latest} was trained with {_degradation_text(stored)} LR, but this run asks "
+                f"for {_degradation_text(self._degradation(), stored)} (--degradation, "
+                "--degradation_params); give the run's own flags or another --train_dir."
+            )
         self.model.load_weights(os.path.join(latest, checkpoint.WEIGHTS_FILE))
         for name, extra in self.task.extra_models().items():
             path = os.path.join(latest, name)
@@ -247,9 +262,13 @@ class TrainingRun:
         with open(os.path.join(self.run.train_dir, "run.json"), "w") as f:
             json.dump(info, f, indent=2, default=str)
 
+    def _degradation(self):
+        """The LR degradation as stored in checkpoints: None (bicubic) or its fields."""
+        return None if self.run.degradation is None else self.run.degradation.to_dict()
+
     def _state(self):
         return {"model": self.task.model_name, "mode": self.mode,
-                "config": self.model_config.to_dict()}
+                "config": self.model_config.to_dict(), "degradation": self._degradation()}
 
     def _validation_batches(self):
         run = self.run
