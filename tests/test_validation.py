@@ -78,3 +78,17 @@ def test_inference_function_pads_splits_and_reads_current_weights(backend):
         assert np.abs(changed - whole["sr"][-1][:1]).max() > 1e-4
     finally:
         kernel.assign(original)
+
+
+def test_a_remat_network_gives_the_numbers_of_the_remat_free_one(demo):
+    """Validation runs the training network (remat) as evaluate.py's (no remat): the same bits."""
+    from dic_tf.models import build_dic
+
+    _, model = demo
+    trained = build_dic(DICConfig.tiny(), remat="blocks")
+    trained.set_weights(model.get_weights())
+    lr = np.random.default_rng(1).normal(0, 0.2, (3, 16, 16, 3)).astype(np.float32)
+    ours, theirs = InferenceFunction(trained, 2)(lr), InferenceFunction(model, 2)(lr)
+    for key in ("sr", "heatmaps", "components"):
+        for a, b in zip(ours[key], theirs[key]):
+            np.testing.assert_array_equal(a, b)

@@ -7,12 +7,20 @@ at every call, so a training run builds it once and validates with it after
 any number of steps. Batches are padded to one batch size, so a short last
 batch reuses the traced program instead of tracing (TensorFlow) or compiling
 (JAX) another one.
+
+A DIC built with rematerialisation (`remat`, a training setting) runs as a
+remat-free copy holding its weights: the forward graph of evaluate.py's
+and predict.py's models, so validation inside a training run gives their
+numbers exactly (the remat wrappers change how TensorFlow fuses the forward
+ops, and so its last digits).
 """
 
 import inspect
 
 import keras
 import numpy as np
+
+from dic_tf.models.dic import DIC, build_dic
 
 
 class InferenceFunction:
@@ -40,7 +48,8 @@ class InferenceFunction:
             raise ValueError(f"InferenceFunction: batch_size={batch_size} must be >= 1.")
         self.model = model
         self.batch_size = batch_size
-        self._forward = _compile(model)
+        self._network = _without_remat(model)
+        self._forward = _compile(self._network)
 
     def __call__(self, lr):
         lr = np.asarray(lr, np.float32)
@@ -48,6 +57,8 @@ class InferenceFunction:
             raise ValueError(f"InferenceFunction: lr has shape {lr.shape}; expected [N, h, w, 3], N >= 1.")
         if self.batch_size is None:
             self.batch_size = len(lr)
+        if self._network is not self.model:
+            self._network.set_weights(self.model.get_weights())
         parts = [self._padded_call(lr[start:start + self.batch_size])
                  for start in range(0, len(lr), self.batch_size)]
         if len(parts) == 1:
@@ -60,6 +71,17 @@ class InferenceFunction:
             lr = np.concatenate([lr, np.repeat(lr[-1:], self.batch_size - count, axis=0)])
         return keras.tree.map_structure(
             lambda x: np.asarray(keras.ops.convert_to_numpy(x), np.float32)[:count], self._forward(lr))
+
+
+def _without_remat(model):
+    """`model`, or for a DIC with `remat` a remat-free DIC of the same config (weights set per call)."""
+    if not isinstance(model, DIC) or model.remat == "none":
+        return model
+    state = np.random.get_state()  # the numpy-drawn initial weights must not move the global stream
+    try:
+        return build_dic(model.config, remat="none")
+    finally:
+        np.random.set_state(state)
 
 
 def _compile(model):
