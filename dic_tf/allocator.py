@@ -15,13 +15,14 @@ either and fall back to `mmap`.
   without that 64 MiB limit;
 * `M_MMAP_THRESHOLD = 1 GiB`: buffers up to 1 GiB come from that heap;
 * `M_TRIM_THRESHOLD = 2 GiB - 1`: freed memory stays with the process for the
-  next step (the peak resident size is the step's own peak, as before).
+  next step (the resident size stays at its peak, plus the heap's
+  fragmentation).
 
-Measured on the 2-core CPU (x8 `fit()` step, batch 2, `--remat=blocks`):
-13.98 s -> 10.96 s, kernel share 15% -> 2%, minor faults per step 848 k -> 0,
-with the same numbers (the allocator does not change any arithmetic).
-jemalloc, tcmalloc and TensorFlow's BFC CPU allocator were measured against
-it (docs/performance.md, "Allocator").
+Measured on the 2-core CPU (docs/performance.md, issue 21): the x8 `fit()`
+step at batch 8 69.8 -> 46.4 s, the reduced real-face step 7.4 -> 4.2 s, with
+the same numbers (the allocator changes no arithmetic); peak RSS at batch 8
+7.4 -> 9.1 GiB (the one heap's fragmentation). jemalloc, tcmalloc and
+TensorFlow's BFC CPU allocator were measured against it.
 
 The entry points (`train.py`, `evaluate.py`, `export.py`, `predict.py`,
 `prepare_data.py`) and the benchmark call it before TensorFlow is imported;
