@@ -97,4 +97,8 @@ def _compile(model):
                                    [v.value for v in model.non_trainable_variables], x)
     import tensorflow as tf
 
-    return tf.function(lambda x: model(x, **kwargs), reduce_retracing=True)
+    def forward(lr):
+        return model(lr, **kwargs)
+
+    # Keras layers need no AutoGraph conversion (it would warn about the source of a lambda).
+    return tf.function(forward, reduce_retracing=True, autograph=False)
