@@ -1,14 +1,16 @@
-"""absl flags for `DICConfig`, shared by train.py, export.py and predict.py.
+"""absl flags shared by the entry points: `DICConfig` (train.py, export.py,
+predict.py) and the LR degradation (train.py, evaluate.py).
 
 `define_config_flags()` defines `--config=x8|tiny` (the preset) and one flag
 per `DICConfig` field, with the field's name. A field flag left unset keeps
 the preset's value, so `--config=tiny --num_steps=2` is the tiny model with
 two steps. Flagfiles (`--flagfile=configs/x.cfg`) work as for any absl flag.
+`degradation_from_flags()` reads `--degradation` and `--degradation_params`.
 """
 
 import dataclasses
 
-from absl import flags
+from absl import app, flags
 
 from dic_tf.config import DICConfig
 
@@ -58,3 +60,26 @@ def config_from_flags(flag_values=flags.FLAGS):
         if flag_values[field.name].value is not None
     }
     return dataclasses.replace(config, **overrides)
+
+
+def degradation_from_flags(flag_values=flags.FLAGS):
+    """The `RealDegradation` of `--degradation=real` with `--degradation_params`, else None.
+
+    `--degradation_params` with another `--degradation`, or a field it cannot
+    parse, raises `app.UsageError` naming the flag. The degradation module
+    (numpy, OpenCV) is imported only for `--degradation=real`.
+
+    Example:
+        degradation = degradation_from_flags()  # None for --degradation=bicubic
+    """
+    params = flag_values.degradation_params
+    if flag_values.degradation != "real":
+        if params is not None:
+            raise app.UsageError("--degradation_params applies to --degradation=real only.")
+        return None
+    from dic_tf.data.degradation import RealDegradation
+
+    try:
+        return RealDegradation.from_overrides(params)
+    except ValueError as error:
+        raise app.UsageError(f"--degradation_params={params}: {error}") from None

@@ -253,6 +253,33 @@ def test_train_flag_lists_every_degradation():
     assert result.stdout.strip() == str(list(degradation.DEGRADATIONS))
 
 
+def _degradation_flag_values(*argv):
+    from absl import flags
+
+    values = flags.FlagValues()
+    flags.DEFINE_enum("degradation", "bicubic", list(degradation.DEGRADATIONS), "", flag_values=values)
+    flags.DEFINE_string("degradation_params", None, "", flag_values=values)
+    values(["prog", *argv])
+    return values
+
+
+def test_degradation_from_flags():
+    """train.py's and evaluate.py's one reading of --degradation and --degradation_params."""
+    from absl import app
+
+    from dic_tf.flags import degradation_from_flags
+
+    assert degradation_from_flags(_degradation_flag_values()) is None
+    assert degradation_from_flags(_degradation_flag_values("--degradation=real")) == RealDegradation()
+    got = degradation_from_flags(_degradation_flag_values(
+        "--degradation=real", "--degradation_params=jpeg_range=40:90,shuffle_prob=0"))
+    assert got == RealDegradation(jpeg_range=(40, 90), shuffle_prob=0.0)
+    with pytest.raises(app.UsageError, match=r"^--degradation_params applies to --degradation=real only\.$"):
+        degradation_from_flags(_degradation_flag_values("--degradation_params=shuffle_prob=0"))
+    with pytest.raises(app.UsageError, match=r"^--degradation_params=shuffle_prob=2: shuffle_prob=2: expected"):
+        degradation_from_flags(_degradation_flag_values("--degradation=real", "--degradation_params=shuffle_prob=2"))
+
+
 # ----------------------------------------------------------------- both pipelines
 
 

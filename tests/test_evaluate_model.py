@@ -115,6 +115,21 @@ def test_report_dir_never_deletes_user_files(demo, tmp_path, report_dir):
     assert os.listdir(tmp_path / "user") == ["notes.txt"]
 
 
+def test_cli_folder_names_are_the_writers(run):
+    """evaluate.py's output-folder checks (run before TensorFlow) name the folders model mode writes."""
+    from dic_tf.evaluation import model_mode, model_scoring, saliency_overlays
+
+    script = ("import sys; sys.argv = ['evaluate.py']; from dic_tf.cli import evaluate; "
+              "print(evaluate._REPORT_DIR, *evaluate._OUTPUT_SUBDIRS)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = [model_mode.REPORT_DIR, model_scoring.SR_DIR, model_scoring.STEPS_DIR,
+               saliency_overlays.SALIENCY_DIR]
+    assert result.stdout.split() == written
+    assert set(written) <= set(os.listdir(run[0]))  # the demo run (saliency included) wrote them all
+
+
 def test_report_and_saliency_files(run):
     out, results, _ = run
     index = out / "report" / "index.html"

@@ -175,24 +175,11 @@ def _check_lr_flags():
                 "--save_lr_dir saves the LR made from --hr_dir; with --lr_dir the LR faces "
                 "are already files (drop one of them)."
             )
-    for name in ("degradation_seed", "degradation_params"):
-        if FLAGS[name].present and FLAGS.degradation != "real":
-            raise app.UsageError(f"--{name} applies to --degradation=real only.")
-    _degradation()
+    if FLAGS["degradation_seed"].present and FLAGS.degradation != "real":
+        raise app.UsageError("--degradation_seed applies to --degradation=real only.")
+    config_flags.degradation_from_flags(FLAGS)
     if FLAGS.save_lr_dir is not None:
         _check_save_lr_dir(FLAGS.save_lr_dir)
-
-
-def _degradation():
-    """The `RealDegradation` of --degradation=real (with --degradation_params), else None."""
-    if FLAGS.degradation != "real":
-        return None
-    if FLAGS.degradation_params is None:
-        return degradation_lib.RealDegradation()
-    try:
-        return degradation_lib.RealDegradation.from_overrides(FLAGS.degradation_params)
-    except ValueError as error:
-        raise app.UsageError(f"--degradation_params={FLAGS.degradation_params}: {error}") from None
 
 
 def _check_save_lr_dir(path):
@@ -247,7 +234,7 @@ def run_model_mode(source):
         targets = saliency_lib.parse_targets(
             FLAGS.saliency, config.num_keypoints if config else 68
         )
-    degradation = _degradation()
+    degradation = config_flags.degradation_from_flags(FLAGS)
     test_set, unmatched = face_sets.load_test_set(
         FLAGS.hr_dir, FLAGS.lr_dir, scale=border(), annotations_path=FLAGS.annotations,
         num_keypoints=config.num_keypoints if config else 68,

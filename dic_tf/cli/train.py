@@ -14,7 +14,7 @@ from absl import app, flags
 
 from dic_tf.cli import runner
 from dic_tf.config import REMAT_MODES
-from dic_tf.flags import config_from_flags, define_config_flags
+from dic_tf.flags import config_from_flags, define_config_flags, degradation_from_flags
 
 define_config_flags()
 FLAGS = flags.FLAGS
@@ -141,9 +141,7 @@ def check_flags():
                     f"--{name} configures DIC's SR branch; --mode={FLAGS.mode} trains a "
                     "landmark network only. Remove it."
                 )
-    if FLAGS.degradation_params is not None and FLAGS.degradation != "real":
-        raise app.UsageError("--degradation_params applies to --degradation=real only.")
-    _check_degradation_params()
+    degradation_from_flags(FLAGS)  # a bad --degradation_params fails before TensorFlow
     if FLAGS.mixed_precision == "float16" and FLAGS.mode == "dicgan":
         raise app.UsageError("--mixed_precision=float16 (loss scaling) is not implemented for "
                              "--mode=dicgan; use bfloat16 or none.")
@@ -160,18 +158,6 @@ def check_flags():
     if not FLAGS.demo_data and not FLAGS.train_data:
         raise app.UsageError("Give --train_data (a prepared dataset folder) or --demo_data.")
     config_from_flags(FLAGS)  # DICConfig checks its fields (scale, num_keypoints, ...)
-
-
-def _check_degradation_params():
-    """Parses --degradation_params (with --degradation=real): a bad field fails before TensorFlow."""
-    if FLAGS.degradation != "real":
-        return
-    from dic_tf.data.degradation import RealDegradation
-
-    try:
-        RealDegradation.from_overrides(FLAGS.degradation_params)
-    except ValueError as error:
-        raise app.UsageError(f"--degradation_params={FLAGS.degradation_params}: {error}") from None
 
 
 def _train():

@@ -8,8 +8,7 @@ import tempfile
 import keras
 
 from dic_tf.data import augment as augment_lib
-from dic_tf.data.degradation import RealDegradation
-from dic_tf.flags import config_from_flags
+from dic_tf.flags import config_from_flags, degradation_from_flags
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun, is_chief
@@ -121,8 +120,7 @@ def _run(flags, strategy, scratch):
         batch_size=flags.batch_size,
         num_train_steps=flags.num_train_steps,
         augment=AUGMENTATIONS[flags.augment],
-        degradation=(RealDegradation.from_overrides(flags.degradation_params)
-                     if flags.degradation == "real" else None),
+        degradation=degradation_from_flags(flags),
         seed=flags.seed,
         val_every=flags.val_every,
         checkpoint_every=flags.checkpoint_every,
