@@ -29,6 +29,10 @@ def _run(script, *args):
                           capture_output=True, text=True, cwd=REPO, timeout=180)
 
 
+# One xdist worker runs the whole module, so that the demo data and the evaluate.py
+# runs of the module fixtures are made once.
+pytestmark = pytest.mark.xdist_group("evaluate_model")
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")

@@ -49,10 +49,7 @@ def gan(lightcnn_file):
     features = build_lightcnn("features")
     load_feature_extractor(features, lightcnn_file)
     task = DICGANTask(generator, discriminator, features)
-    task.compile()
-    # Built here, not by whichever test steps first: xdist may run any of this module's
-    # tests alone in its process.
-    task.optimizer.build(task.trainable_variables)
+    task.compile()  # builds the optimizer: any of this module's tests may step first
     return task
 
 

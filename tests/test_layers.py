@@ -161,6 +161,21 @@ def test_bilinear_matches_closed_form():
     np.testing.assert_allclose(half, [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3], rtol=1e-6)
 
 
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_static_and_dynamic_lengths_give_the_same_source_positions(align_corners):
+    """The numpy positions of a static length are the bytes the traced ops compute."""
+    from dic_tf.layers import resize
+
+    for size in (1, 2, 4, 8, 16, 32, 64):
+        for factor in (2, 4, 8):
+            static = resize._source_coordinates(size, factor, align_corners)
+            dynamic = resize._source_coordinates(ops.convert_to_tensor(size), factor,
+                                                 align_corners)
+            for a, b in zip(static, dynamic):
+                b = ops.convert_to_numpy(b)
+                assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (size, factor)
+
+
 def test_component_matrices_cover_the_documented_ranges():
     m68 = component_matrix(68)
     assert m68.sum(axis=0).tolist() == [6, 6, 9, 20, 27]

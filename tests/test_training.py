@@ -18,11 +18,11 @@ from keras import ops
 
 from dic_tf import checkpoint
 from dic_tf.data.degradation import RealDegradation
-from dic_tf.models import build_dic
+from dic_tf.models import DIC, build_dic
 from dic_tf.training.callbacks import DivergenceError
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.losses import dic_losses
-from dic_tf.training.optimizer import GroupedAdam, guarded_optimizer
+from dic_tf.training.optimizer import FusedAdam, GroupedAdam, guarded_optimizer
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 from dic_tf.training.schedule import MultiStepSchedule, multistep_learning_rate
 from dic_tf.training.tasks import DICTask, paper_optimizer
@@ -70,6 +70,24 @@ def test_multistep_schedule_is_pytorch_multisteplr():
     assert [float(schedule(s)) for s in (0, 9, 10, 19, 20, 99)] == pytest.approx(rates, rel=1e-6)
     optimizer = GroupedAdam.from_config(paper_optimizer(start_steps={"hourglass": 7}).get_config())
     assert optimizer.start_steps == {"hourglass": 7} and optimizer.epsilon == 1e-8
+
+
+def test_fused_adam_follows_keras_adam():
+    """FusedAdam's one-kernel TensorFlow update follows Keras' Adam for several steps."""
+    rng = np.random.default_rng(0)
+    start = [rng.normal(0, 1, shape).astype("float32") for shape in ((3, 3, 4, 5), (5,))]
+    grads = [[rng.normal(0, 1e-2, w.shape).astype("float32") for w in start] for _ in range(3)]
+    results, fused_adam = [], FusedAdam(1e-3, epsilon=1e-8)
+    for adam in (keras.optimizers.Adam(1e-3, epsilon=1e-8), fused_adam):
+        variables = [keras.Variable(w) for w in start]
+        for step_grads in grads:
+            adam.apply(step_grads, variables)
+        results.append(_values(variables + adam.variables))
+    keras_adam, fused = results
+    assert _max_relative_error(fused[:2], keras_adam[:2]) <= 1e-6  # the weights
+    # The kernel computes 1 - beta_2 in float32 (0.00099998713; Keras and PyTorch: 0.001).
+    assert _max_relative_error(fused[2:], keras_adam[2:]) <= 2e-5  # the moments
+    assert int(fused_adam.iterations) == 3
 
 
 def test_losses_sum_every_step():
@@ -311,7 +329,6 @@ def test_kill_9_during_fit_then_the_same_command_reaches_the_same_weights(tmp_pa
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     task = DICTask(build_dic(MICRO))
     task.compile()
-    task.optimizer.build(task.trainable_variables)
     optimizers = {"optimizer": task.optimizer}
     directory = str(tmp_path / "ckpts")
     good = checkpoint.save_checkpoint(directory, 1, task.network, optimizers, {"config": {}})
@@ -446,8 +463,11 @@ def test_only_the_chief_writes(tmp_path, demo_data, monkeypatch):
 
 def test_compile_defaults_use_pytorch_adam_epsilon():
     task = DICTask(build_dic(MICRO))
-    task.compile()
-    task.optimizer.build(task.trainable_variables)
+    task.compile()  # builds the optimizer eagerly, not inside the first traced step
+    assert task.optimizer.built and int(task.optimizer.iterations) == 0
+    unbuilt = DICTask(DIC(MICRO))  # no variables yet: Keras builds it at the first step
+    unbuilt.compile()
+    assert not unbuilt.optimizer.built
     assert [adam.epsilon for _, _, adam in task.optimizer.groups] == [1e-8, 1e-8]
 
 

@@ -2,9 +2,12 @@
 
 `keras.ops.image.resize` needs static output sizes on TensorFlow and has no
 `align_corners=True` mode, so the two resamplings DIC needs are written as
-gathers plus linear interpolation along each spatial axis.
+gathers plus linear interpolation along each spatial axis. A static length's
+source positions are numpy constants (the same float32 arithmetic), so a traced
+step holds three constants per resampled axis instead of a dozen ops.
 """
 
+import numpy as np
 from keras import ops
 
 
@@ -12,7 +15,7 @@ def _source_coordinates(in_size, factor, align_corners):
     """Source sample positions of an integer upsampling along one axis.
 
     Args:
-        in_size: int or scalar int tensor, the input length.
+        in_size: int (static: numpy results) or scalar int tensor, the input length.
         factor: int, the upsampling factor.
         align_corners: bool, PyTorch's `align_corners`.
 
@@ -20,6 +23,8 @@ def _source_coordinates(in_size, factor, align_corners):
         (lower, upper, weight): int32 indices [out] into the input and the
         float32 weight [out] of `upper`.
     """
+    if isinstance(in_size, int):
+        return _static_source_coordinates(in_size, factor, align_corners)
     out_size = in_size * factor
     out_idx = ops.cast(ops.arange(out_size), "float32")
     in_size_f = ops.cast(in_size, "float32")
@@ -35,8 +40,25 @@ def _source_coordinates(in_size, factor, align_corners):
     return ops.cast(lower, "int32"), ops.cast(upper, "int32"), weight
 
 
+def _static_source_coordinates(in_size, factor, align_corners):
+    """`_source_coordinates` of a Python int length, in numpy float32."""
+    one = np.float32(1.0)
+    out_idx = np.arange(in_size * factor).astype(np.float32)
+    in_size_f = np.float32(in_size)
+    if align_corners:
+        scale = (in_size_f - one) / np.maximum(np.float32(in_size * factor) - one, one)
+        src = out_idx * scale
+    else:
+        src = np.maximum((out_idx + np.float32(0.5)) / np.float32(factor) - np.float32(0.5),
+                         np.float32(0.0))
+    lower = np.minimum(np.floor(src), in_size_f - one)
+    upper = np.minimum(lower + one, in_size_f - one)
+    return lower.astype(np.int32), upper.astype(np.int32), src - lower
+
+
 def _upsample_axis(x, axis, factor, align_corners):
-    lower, upper, weight = _source_coordinates(ops.shape(x)[axis], factor, align_corners)
+    in_size = x.shape[axis] if x.shape[axis] is not None else ops.shape(x)[axis]
+    lower, upper, weight = _source_coordinates(in_size, factor, align_corners)
     shape = [1, 1, 1, 1]
     shape[axis] = -1
     weight = ops.cast(ops.reshape(weight, shape), x.dtype)

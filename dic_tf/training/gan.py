@@ -67,7 +67,7 @@ class DICGANTask(DICTask):
                 learning_rate, lr_milestones, lr_gamma, start_steps={name: 0},
                 group_learning_rates={name: MultiStepSchedule(d_learning_rate, lr_milestones,
                                                               lr_gamma)})
-        keras.Model.compile(self, optimizer=optimizer, **kwargs)
+        super(DICTask, self).compile(optimizer=optimizer, **kwargs)
 
     def gan_losses(self, batch):
         """(generator loss, discriminator loss, terms) of one forward pass."""

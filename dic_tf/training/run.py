@@ -183,7 +183,6 @@ class TrainingRun:
         keras.utils.set_random_seed(run.seed)
         with _strategy_scope(strategy):
             self.task = make_task(mode, model_config, train_config, run)
-            self.task.optimizer.build(self.task.trainable_variables)
         self.model = self.task.network
         self._restore_or_initialize()
         self.callback = self._callback()

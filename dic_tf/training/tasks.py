@@ -77,6 +77,17 @@ class _Task(keras.Model):
         for tracker in self.term_trackers:
             tracker.update_state(terms[tracker.name])
 
+    def compile(self, optimizer="rmsprop", **kwargs):
+        """`keras.Model.compile`, then the optimizer built now, eagerly, if the networks are.
+
+        Keras (TensorFlow, no distribution strategy) builds an unbuilt optimizer
+        inside the first traced step, which more than doubles that step's graph
+        (33.0k instead of 14.1k ops for a micro DIC; the same weights).
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        if all(layer.built for layer in self._flatten_layers(include_self=False)):
+            self.optimizer.build(self.trainable_variables)
+
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # TensorFlow trainer only; see `multi_worker`.
         if self._distribute_strategy is not None and iterator is not None:
