@@ -43,7 +43,7 @@ class FusedAdam(keras.optimizers.Adam):
     (m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2),
     w -= m lr sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps)) as one op where
     `Adam.update_step` builds about thirty (the first `fit()` step of a micro
-    DIC: 9.1k graph ops instead of 14.1k; docs/performance.md, "Start-up",
+    DIC: 10.4k graph ops instead of 14.1k; docs/performance.md, "Start-up",
     has the times). Its weights equal
     Keras' to float32 rounding (5e-8 relative after three steps); its second
     moments differ by 1.3e-5 relative, because the kernel computes 1 - beta_2
