@@ -44,10 +44,11 @@ class FusedAdam(keras.optimizers.Adam):
     w -= m lr sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps)) as one op where
     `Adam.update_step` builds about thirty (the first `fit()` step of a micro
     DIC: 10.4k graph ops instead of 14.1k; docs/performance.md, "Start-up",
-    has the times). Its weights equal
-    Keras' to float32 rounding (5e-8 relative after three steps); its second
-    moments differ by 1.3e-5 relative, because the kernel computes 1 - beta_2
-    in float32 (0.00099998713, where Keras and PyTorch use 0.001). Other
+    has the times). Its second moments differ from Keras' by 1.3e-5 relative,
+    because the kernel computes 1 - beta_2 in float32 (0.00099998713, where
+    Keras and PyTorch use 0.001), so an update differs by up to 6.5e-6
+    relative: weights of unit size agree to 5e-8 after three steps, a
+    zero-initialised bias after one step (all update) to 6.7e-6. Other
     backends, and `amsgrad`, use Keras' update.
 
     Example:
