@@ -33,6 +33,7 @@ def _run(script, *args):
 # runs of the module fixtures are made once.
 pytestmark = pytest.mark.xdist_group("evaluate_model")
 
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")

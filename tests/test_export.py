@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # One xdist worker runs the whole module, so that the fixture model and its export are made once.
 pytestmark = pytest.mark.xdist_group("export")
 
+
 @pytest.fixture(scope="module")
 def fixture_model():
     """Tiny DIC with the dic_tiny reference weights, and the fixture arrays."""
