@@ -188,6 +188,27 @@ def test_same_draws_give_the_same_bytes_and_others_differ():
     np.testing.assert_array_equal(lr, degradation.make_lr(hr, 8, "real", degradation_rng(0, 4, 5)))
 
 
+def test_clean_prob_mixes_in_the_clean_lr_and_keeps_the_degraded_draws():
+    """Each sample is either the official LR or, byte for byte, the clean_prob=0 draw of the same rng."""
+    hr = _face(6)
+    clean, mixed, pure = preparation.make_lr(hr, 8), RealDegradation(clean_prob=0.3), RealDegradation()
+    kept = 0
+    for i in range(DRAWS):
+        lr, record = degradation.degrade(hr, 8, mixed, degradation_rng(0, 1, i))
+        degraded, degraded_record = degradation.degrade(hr, 8, pure, degradation_rng(0, 1, i))
+        if record == [{"op": "bicubic", "round": "clean"}]:
+            np.testing.assert_array_equal(lr, clean)
+            kept += 1
+        else:
+            np.testing.assert_array_equal(lr, degraded)
+            assert [r["op"] for r in record] == [r["op"] for r in degraded_record]
+    assert abs(kept - 0.3 * DRAWS) <= 4 * (0.3 * 0.7 * DRAWS) ** 0.5, kept  # binomial, 4 sigma
+    for i in range(10):
+        np.testing.assert_array_equal(
+            degradation.make_lr(hr, 8, RealDegradation(clean_prob=1.0), degradation_rng(2, 0, i)), clean)
+    assert RealDegradation.from_overrides("clean_prob=0.25") == RealDegradation(clean_prob=0.25)
+
+
 def test_bicubic_is_the_official_lr():
     hr, landmarks = _face(4), np.random.default_rng(0).uniform(20, 100, (68, 2))
     expected = preparation.make_lr(hr, 8)
@@ -218,6 +239,7 @@ def test_bicubic_is_the_official_lr():
     ("sinc_prob=0.1:0.2", "sinc_prob=0.1:0.2: expected a probability in [0, 1]"),
     ("final_sinc_cutoff_range=1:4", "final_sinc_cutoff_range=1:4: expected lo:hi with 0 < lo <= hi <= pi"),
     ("min_side=0", "min_side=0: expected an integer >= 1"),
+    ("clean_prob=1.2", "clean_prob=1.2: expected a probability in [0, 1]"),
 ])
 def test_override_parser_refuses_bad_values(text, expected):
     with pytest.raises(ValueError) as error:

@@ -33,10 +33,11 @@ def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():
 
 @pytest.mark.parametrize("flagfile", sorted(p.name for p in (ROOT / "configs").glob("*.flags")))
 def test_flagfiles_parse(flagfile):
-    """Every flagfile names existing train.py flags with valid values."""
+    """Every flagfile names existing train.py flags with valid values (its degradation too)."""
     script = (
-        "import sys, train; from absl import flags; "
-        f"flags.FLAGS(['train.py', '--flagfile=configs/{flagfile}']); print('ok')"
+        "import sys, train; from absl import flags; from dic_tf.flags import degradation_from_flags; "
+        f"flags.FLAGS(['train.py', '--flagfile=configs/{flagfile}']); "
+        "degradation_from_flags(flags.FLAGS); print('ok')"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)

@@ -253,6 +253,17 @@ def test_resume_refuses_another_degradation(tmp_path, demo_data):
     with pytest.raises(ValueError, match=r"asks for real \(jpeg_range=\[40, 90\]\)"):
         _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation(jpeg_range=(40, 90)))
     assert _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation()).step == 2
+    # A checkpoint from before the clean_prob field (its state has no clean_prob) resumes as clean_prob=0.
+    latest = checkpoint.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    state_path = os.path.join(latest, checkpoint.STATE_FILE)
+    with open(state_path) as f:
+        state = json.load(f)
+    del state["degradation"]["clean_prob"]
+    with open(state_path, "w") as f:
+        json.dump(state, f)
+    assert _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation()).step == 2
+    with pytest.raises(ValueError, match=r"asks for real \(clean_prob=0.5\)"):
+        _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation(clean_prob=0.5))
 
 
 def test_divergence_stops_with_a_clear_message(tmp_path, demo_data, monkeypatch):

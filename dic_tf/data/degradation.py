@@ -13,6 +13,7 @@ docs/degradation.md:
     final:  [resize to LR + sinc (p=0.8)] and JPEG, in a random order
     shuffled (p=shuffle_prob): the six blur/resize/noise operations in a random
             permutation, the first JPEG after the third, the final step last.
+    clean (p=clean_prob, 0 by default): the clean bicubic LR instead.
 
 Sizes are relative to the HR side `S`, so the operations can be permuted, and
 never fall below `min_side`. Real-ESRGAN's lengths in HR pixels (blur sigma,
@@ -105,7 +106,8 @@ class RealDegradation:
 
     Defaults are Real-ESRGAN's `realesrgan_x4plus` options with the blur of
     the first two rounds scaled to x8 (sigma and kernel size x2, sinc cutoffs
-    / 2), plus BSRGAN's shuffle (`shuffle_prob`) and the `min_side` clamp.
+    / 2), plus BSRGAN's shuffle (`shuffle_prob`), the `min_side` clamp and a
+    mixture with the clean bicubic LR (`clean_prob`, 0 by default).
     Ranges are `(lo, hi)` drawn uniformly (kernel sizes: the odd sizes in
     between; JPEG: the integer qualities); choices are probability tuples in
     the order of `KERNEL_TYPES`, `RESIZE_DIRECTIONS` and `RESIZE_MODES`.
@@ -156,6 +158,8 @@ class RealDegradation:
     # BSRGAN's shuffled order, and the smallest intermediate side (ours).
     shuffle_prob: float = _probability(0.5)
     min_side: int = _integer(4, 1)
+    # The share of samples that keep the clean bicubic LR (ours; 0: every sample degraded).
+    clean_prob: float = _probability(0.0)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -485,6 +489,9 @@ def degrade(hr, scale, config, rng):
         `kernel_type`, `size`, `sigma_x`, `sigma_y`, `theta`, `beta` or
         `cutoff`, and the `kernel`; resize: `direction`, `factor`, `mode`,
         `size`; noise: `kind`, `sigma` or `scale`, `gray`; jpeg: `quality`).
+        A sample that keeps the clean LR (`clean_prob`) has the record
+        `[{"op": "bicubic", "round": "clean"}]` and the bytes of
+        `preparation.make_lr`; its degradation is still drawn (and dropped).
 
     Example:
         lr, record = degrade(hr, 8, RealDegradation(), np.random.default_rng(0))
@@ -523,4 +530,7 @@ def degrade(hr, scale, config, rng):
     for operation in operations[:3] + [jpeg_op("first", c.jpeg_range)] + operations[3:] + final:
         image, applied = operation(image, rng)
         record.extend(applied)
+    # The clean-LR coin comes last, so that the degraded samples of a mixture are exactly those of clean_prob=0.
+    if c.clean_prob and rng.random() < c.clean_prob:
+        return preparation.make_lr(hr, scale), [{"op": "bicubic", "round": "clean"}]
     return np.clip(np.round(image * 255), 0, 255).astype(np.uint8), record

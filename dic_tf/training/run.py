@@ -22,6 +22,7 @@ import keras
 
 from dic_tf import checkpoint
 from dic_tf.data import records, sample
+from dic_tf.data.degradation import RealDegradation
 from dic_tf.data.pydataset import FacePyDataset
 from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass
 from dic_tf.models.initialization import initialize
@@ -211,6 +212,8 @@ class TrainingRun:
                 f"asks for {self.model_config.to_dict()}; use another --train_dir."
             )
         stored = state.get("degradation")  # absent in checkpoints from before: bicubic
+        if stored is not None:  # fields added since (clean_prob) default to the behaviour before them
+            stored = {**RealDegradation().to_dict(), **stored}
         if stored != self._degradation():
             raise ValueError(
                 f"{latest} was trained with {_degradation_text(stored)} LR, but this run asks "
