@@ -23,37 +23,24 @@ def _source_coordinates(in_size, factor, align_corners):
         (lower, upper, weight): int32 indices [out] into the input and the
         float32 weight [out] of `upper`.
     """
-    if isinstance(in_size, int):
-        return _static_source_coordinates(in_size, factor, align_corners)
-    out_size = in_size * factor
-    out_idx = ops.cast(ops.arange(out_size), "float32")
-    in_size_f = ops.cast(in_size, "float32")
-    if align_corners:
-        out_size_f = ops.cast(out_size, "float32")
-        scale = (in_size_f - 1.0) / ops.maximum(out_size_f - 1.0, 1.0)
-        src = out_idx * scale
-    else:
-        src = ops.maximum((out_idx + 0.5) / factor - 0.5, 0.0)
-    lower = ops.minimum(ops.floor(src), in_size_f - 1.0)
-    upper = ops.minimum(lower + 1.0, in_size_f - 1.0)
-    weight = src - lower
+    if isinstance(in_size, int):  # numpy float32: the same arithmetic, as constants
+        out_idx = np.arange(in_size * factor).astype(np.float32)
+        lower, upper, weight = _positions(np, out_idx, np.float32(in_size), factor, align_corners)
+        return lower.astype(np.int32), upper.astype(np.int32), weight
+    out_idx = ops.cast(ops.arange(in_size * factor), "float32")
+    lower, upper, weight = _positions(ops, out_idx, ops.cast(in_size, "float32"), factor, align_corners)
     return ops.cast(lower, "int32"), ops.cast(upper, "int32"), weight
 
 
-def _static_source_coordinates(in_size, factor, align_corners):
-    """`_source_coordinates` of a Python int length, in numpy float32."""
-    one = np.float32(1.0)
-    out_idx = np.arange(in_size * factor).astype(np.float32)
-    in_size_f = np.float32(in_size)
+def _positions(xp, out_idx, in_size, factor, align_corners):
+    """PyTorch's source positions in float32 with `xp` = numpy or keras.ops: (lower, upper, weight)."""
     if align_corners:
-        scale = (in_size_f - one) / np.maximum(np.float32(in_size * factor) - one, one)
-        src = out_idx * scale
+        src = out_idx * ((in_size - 1.0) / xp.maximum(in_size * factor - 1.0, 1.0))
     else:
-        src = np.maximum((out_idx + np.float32(0.5)) / np.float32(factor) - np.float32(0.5),
-                         np.float32(0.0))
-    lower = np.minimum(np.floor(src), in_size_f - one)
-    upper = np.minimum(lower + one, in_size_f - one)
-    return lower.astype(np.int32), upper.astype(np.int32), src - lower
+        src = xp.maximum((out_idx + 0.5) / factor - 0.5, 0.0)
+    lower = xp.minimum(xp.floor(src), in_size - 1.0)
+    upper = xp.minimum(lower + 1.0, in_size - 1.0)
+    return lower, upper, src - lower
 
 
 def _upsample_axis(x, axis, factor, align_corners):
