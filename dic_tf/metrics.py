@@ -30,6 +30,10 @@ SSIM_WINDOW_SIZE = 11
 SSIM_SIGMA = 1.5
 _C1 = (0.01 * 255.0) ** 2
 _C2 = (0.03 * 255.0) ** 2
+SCORING_BATCH_SIZE = 16
+"""Faces per forward pass when a model is scored: evaluate.py's default and validation inside
+train.py. oneDNN's float32 convolutions round differently at different batch sizes (the SR of
+the same face moves by up to ~3e-7), so both score at this one size and give the same numbers."""
 
 
 def rgb_to_y(images):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf import inference
+from dic_tf import inference, metrics
 from dic_tf.config import DICConfig
 from dic_tf.data.pydataset import ArraySource, FacePyDataset
 from dic_tf.evaluation.face_sets import load_test_set
@@ -38,12 +38,13 @@ def test_validation_metrics_equal_evaluate_py(demo, tmp_path):
     source = ArraySource(np.stack([item.hr for item in test_set]),
                          np.stack([item.landmarks for item in test_set]).astype(np.float32),
                          [item.name for item in test_set])
-    # Batches of 2: the last one is short and padded by the inference function.
-    batches = FacePyDataset(source, batch_size=2, training=False, with_names=False)
-    forward = InferenceFunction(model, batch_size=2)
+    # As train.py and evaluate.py do it: batches of metrics.SCORING_BATCH_SIZE on both sides (the
+    # five faces are one short batch, padded by the inference function).
+    batches = FacePyDataset(source, batch_size=metrics.SCORING_BATCH_SIZE, training=False,
+                            with_names=False)
+    forward = InferenceFunction(model, batch_size=metrics.SCORING_BATCH_SIZE)
     summary, _ = DICTask(model).validate(forward, (batches[i] for i in range(len(batches))))
-    results, _ = evaluate_model(KerasPredictor(model), test_set, str(tmp_path / "eval"),
-                                batch_size=4, progress=False)
+    results, _ = evaluate_model(KerasPredictor(model), test_set, str(tmp_path / "eval"), progress=False)
     average = results["average"]
     assert summary["num_images"] == results["num_images"] == NUM_FACES
     np.testing.assert_allclose(summary["psnr_steps"], [s["psnr"] for s in average["steps"]],

@@ -93,7 +93,8 @@ flags.DEFINE_string("report_dir", None, "Model mode: report folder (default "
                     "<output_dir>/report).")
 flags.DEFINE_integer("num_shown", 8, "Model mode: report strips in each of the best and "
                      "worst sections.", lower_bound=1)
-flags.DEFINE_integer("batch_size", 16, "Model mode: LR faces per model call.", lower_bound=1)
+flags.DEFINE_integer("batch_size", metrics.SCORING_BATCH_SIZE, "Model mode: LR faces per model "
+                     "call (other sizes change the last float32 digits).", lower_bound=1)
 flags.DEFINE_enum("ssim", "official", list(metrics.SSIM_VARIANTS),
                   "'official' reproduces the authors' numbers (SSIM on 256 - Y); "
                   "'standard' is the textbook SSIM on Y.")

@@ -9,6 +9,7 @@ and "lr_source" records it (degradation name, seed, parameters, saved folder).
 
 import os
 
+from dic_tf import metrics
 from dic_tf.evaluation.face_sets import save_lr_faces
 from dic_tf.evaluation.model_scoring import evaluate_model
 from dic_tf.evaluation.protocol import with_lr_source
@@ -21,7 +22,7 @@ REPORT_DIR = "report"
 
 
 def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None,
-                   report_dir=None, scale=8, ssim_variant="official", batch_size=16,
+                   report_dir=None, scale=8, ssim_variant="official", batch_size=metrics.SCORING_BATCH_SIZE,
                    detector=None, saliency_targets=(), num_shown=8, progress=True,
                    sources=None, lr_source=None, save_lr_dir=None):
     """Evaluates a model, writes SR images, saliency, the report and `results.json`.

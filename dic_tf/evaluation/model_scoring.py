@@ -50,7 +50,7 @@ def upscale_bicubic(lr, scale=8):
 
 
 def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="official",
-                   batch_size=16, detector=None, progress=True):
+                   batch_size=metrics.SCORING_BATCH_SIZE, detector=None, progress=True):
     """Runs the model on the test set, writes the SR images and measures them.
 
     Args:

@@ -23,7 +23,7 @@ import sys
 
 import keras
 
-from dic_tf import checkpoint
+from dic_tf import checkpoint, metrics
 from dic_tf.models.inference_function import InferenceFunction
 from dic_tf.training.optimizer import guarded_optimizer
 
@@ -200,7 +200,7 @@ class TrainingCallback(keras.callbacks.Callback):
         if not self.chief or self.validation_batches is None:
             return None
         if self._predict is None:  # compiled once per run; reads the current weights
-            self._predict = InferenceFunction(self.task.network, self.run.batch_size)
+            self._predict = InferenceFunction(self.task.network, metrics.SCORING_BATCH_SIZE)
         summary, samples = self.task.validate(self._predict, self.validation_batches(),
                                               self.run.ssim_variant)
         if self.logger is not None:

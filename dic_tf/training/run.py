@@ -20,7 +20,7 @@ import sys
 
 import keras
 
-from dic_tf import checkpoint
+from dic_tf import checkpoint, metrics
 from dic_tf.data import records, sample
 from dic_tf.data.degradation import RealDegradation
 from dic_tf.data.pydataset import FacePyDataset
@@ -274,8 +274,9 @@ class TrainingRun:
 
     def _validation_batches(self):
         run = self.run
-        data = FacePyDataset(run.val_data, run.batch_size, training=False, with_names=False,
-                             degradation=run.degradation)  # epoch 0, seed 0: the same LR every time
+        # Epoch 0, seed 0: the same LR every time; evaluate.py's batches, so its numbers exactly.
+        data = FacePyDataset(run.val_data, metrics.SCORING_BATCH_SIZE, training=False, with_names=False,
+                             degradation=run.degradation)
         remaining = run.num_val_images or float("inf")
         for index in range(len(data)):
             if remaining <= 0:
