@@ -84,7 +84,8 @@ flags.DEFINE_enum("mixed_precision", "none", ["none", "bfloat16", "float16"],
 flags.DEFINE_boolean("jit_compile", None, "Compile the train step with XLA (default: on JAX, "
                      "where the step otherwise runs op by op; not on TensorFlow).")
 flags.DEFINE_boolean("progress", True, "Show the progress bar.")
-flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism.")
+flags.DEFINE_boolean("deterministic", False, "TensorFlow op determinism, one op at a time "
+                     "(bit-identical runs and resumes; slower).")
 
 
 # Flags that only one --mode (or --demo_data) uses; given with another, they are refused.
