@@ -22,7 +22,8 @@ REPORT_DIR = "report"
 
 
 def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None,
-                   report_dir=None, scale=8, ssim_variant="official", batch_size=metrics.SCORING_BATCH_SIZE,
+                   report_dir=None, scale=8, ssim_variant="official",
+                   batch_size=metrics.SCORING_BATCH_SIZE,
                    detector=None, saliency_targets=(), num_shown=8, progress=True,
                    sources=None, lr_source=None, save_lr_dir=None):
     """Evaluates a model, writes SR images, saliency, the report and `results.json`.

@@ -274,7 +274,7 @@ class TrainingRun:
 
     def _validation_batches(self):
         run = self.run
-        # Epoch 0, seed 0: the same LR every time; evaluate.py's batches, so its numbers exactly.
+        # Epoch 0, seed 0: the same LR every time; evaluate.py's batch size (it moves the last digits).
         data = FacePyDataset(run.val_data, metrics.SCORING_BATCH_SIZE, training=False, with_names=False,
                              degradation=run.degradation)
         remaining = run.num_val_images or float("inf")
