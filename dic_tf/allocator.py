@@ -21,8 +21,10 @@ either and fall back to `mmap`.
 Measured on the 2-core CPU (docs/performance.md, issue 21): the x8 `fit()`
 step at batch 8 69.8 -> 46.4 s, the reduced real-face step 7.4 -> 4.2 s, with
 the same numbers (the allocator changes no arithmetic); peak RSS at batch 8
-7.4 -> 9.1 GiB (the one heap's fragmentation). jemalloc, tcmalloc and
-TensorFlow's BFC CPU allocator were measured against it.
+7.4 -> 9.1 GiB (the one heap's fragmentation). On a 2-core Intel Xeon with
+AVX-512, where glibc's defaults fault little, it changes the x8 step by under
+1% and costs the reduced step about 4%. jemalloc, tcmalloc and TensorFlow's BFC
+CPU allocator were measured against it.
 
 The entry points (`train.py`, `evaluate.py`, `export.py`, `predict.py`,
 `prepare_data.py`) and the benchmark call it before TensorFlow is imported;
