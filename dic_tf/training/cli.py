@@ -85,8 +85,8 @@ def run_from_flags(flags):
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-        # One op at a time: oneDNN's CPU kernels split their sums differently when ops run
-        # concurrently, so even a forward pass differs call to call (docs/performance.md).
+        # One op at a time: with concurrent ops even a forward pass differs call to call on the
+        # CPU (oneDNN's sums, presumably; docs/performance.md).
         tf.config.threading.set_inter_op_parallelism_threads(1)
     if flags.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(f"mixed_{flags.mixed_precision}")
