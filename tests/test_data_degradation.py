@@ -253,7 +253,13 @@ def test_override_parser_and_to_dict():
     assert RealDegradation.from_overrides("") == RealDegradation.from_overrides(None) == RealDegradation()
     values = json.loads(json.dumps(config.to_dict()))
     assert values["jpeg_range"] == [40, 90] and values["shuffle_prob"] == 0.5
-    assert RealDegradation(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}) == config
+    assert RealDegradation.from_dict(values) == config
+    del values["clean_prob"]  # stored before the field existed: its default
+    assert RealDegradation.from_dict(values) == config
+    with pytest.raises(ValueError, match=r"^unknown degradation field\(s\) blurr; expected some of: "):
+        RealDegradation.from_dict({"blurr": 1})
+    with pytest.raises(ValueError, match=r"^jpeg_range=90:40: expected"):
+        RealDegradation.from_dict({"jpeg_range": [90, 40]})
     with pytest.raises(ValueError, match=r"^sinc_prob=2: expected a probability"):
         RealDegradation(sinc_prob=2)
 

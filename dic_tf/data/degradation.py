@@ -200,6 +200,26 @@ class RealDegradation:
         """The fields as JSON values (tuples as lists), for run.json."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, values):
+        """The degradation `to_dict` stored; fields it lacks (added since) take their defaults.
+
+        A field's default is the behaviour before the field existed (e.g.
+        `clean_prob=0`), so a checkpoint written before it resumes unchanged.
+
+        Raises:
+            ValueError: an unknown field or a bad value, in one line naming it.
+
+        Example:
+            RealDegradation.from_dict({"jpeg_range": [40, 90]})  # the defaults, JPEG 40-90
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown degradation field(s) {', '.join(unknown)}; expected some of: "
+                             f"{', '.join(sorted(names))}.")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
 
 def _parse(kind, text):
     value = int(text) if kind is int else float(text)

@@ -212,8 +212,8 @@ class TrainingRun:
                 f"asks for {self.model_config.to_dict()}; use another --train_dir."
             )
         stored = state.get("degradation")  # absent in checkpoints from before: bicubic
-        if stored is not None:  # fields added since (clean_prob) default to the behaviour before them
-            stored = {**RealDegradation().to_dict(), **stored}
+        if stored is not None:  # fields added since (clean_prob) take their defaults
+            stored = RealDegradation.from_dict(stored).to_dict()
         if stored != self._degradation():
             raise ValueError(
                 f"{latest} was trained with {_degradation_text(stored)} LR, but this run asks "
