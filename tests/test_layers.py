@@ -21,7 +21,7 @@ from dic_tf.layers import (
     bilinear_upsample,
     pixel_shuffle,
 )
-from dic_tf.layers.conv import PReLU
+from dic_tf.layers.conv import LeakyReLU, PReLU, pads_like_same
 from dic_tf.layers.fusion import component_matrix
 from dic_tf.layers.preprocessing import FaceImageConverter
 from dic_tf.models import DIC, build_dic
@@ -107,7 +107,8 @@ def test_same_input_same_output_no_hidden_state(tiny_dic):
 def test_subpixel_deconvolution_equals_transposed_convolution():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 5, 7, 6)).astype("float32")
-    for kernel, stride, pad in [(12, 8, 2), (8, 4, 2), (6, 2, 2), (7, 3, 2)]:
+    # k - s = 2p: 'transpose' crops inside the kernel ('same'); (7, 2, 2): by slicing.
+    for kernel, stride, pad in [(12, 8, 2), (8, 4, 2), (6, 2, 2), (7, 3, 2), (7, 2, 2)]:
         sub = DeconvBlock(4, kernel, stride, pad, activation=None, implementation="subpixel")
         ref = DeconvBlock(4, kernel, stride, pad, activation=None, implementation="transpose")
         sub.build(x.shape)
@@ -130,6 +131,86 @@ def test_conv_block_on_a_list_equals_the_block_on_the_concatenation(kernel_size,
     expected = ops.convert_to_numpy(on_whole(np.concatenate(parts, -1)))
     np.testing.assert_allclose(ops.convert_to_numpy(on_parts(parts)), expected, atol=1e-6)
     assert on_parts.compute_output_shape([p.shape for p in parts]) == expected.shape
+
+
+@pytest.mark.parametrize("kernel_size, strides, padding, side", [
+    (12, 8, 2, 32), (12, 8, 2, 30), (8, 4, 2, 16), (7, 2, 3, 16), (3, 1, 1, 5), (4, 2, 1, 8)])
+def test_conv_block_pads_like_pytorch(kernel_size, strides, padding, side):
+    """'same' where it gives PyTorch's windows, an explicit pad elsewhere: the same sums."""
+    x = 2 * _x(2, side, side, 3) - 1
+    block = ConvBlock(4, kernel_size, strides, padding, activation=None)
+    y = ops.convert_to_numpy(block(x))
+    padded = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    expected = ops.convert_to_numpy(ops.conv(padded, block.kernel, strides) + block.bias)
+    assert y.shape == expected.shape == block.compute_output_shape(x.shape)
+    np.testing.assert_allclose(y, expected, atol=1e-5)
+
+
+def test_pads_like_same_only_where_the_windows_agree():
+    assert pads_like_same((256, 256), 12, 8, 2) and pads_like_same((16, 16), 3, 1, 1)
+    assert not pads_like_same((128, 128), 7, 2, 3)  # 'same' pads 2 before
+    assert not pads_like_same((30, 32), 12, 8, 2)  # 30: 'same' pads 3 in all
+    assert not pads_like_same((None, 32), 12, 8, 2)
+
+
+def _output_and_gradients(layer, x, upstream):
+    """layer(x) and the gradients of sum(upstream * layer(x)) for x and the layer's weights."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def loss(x, weights):
+            y, _ = layer.stateless_call(weights, [], x)
+            return (y * upstream).sum(), y
+
+        (grad_x, grad_weights), y = jax.grad(loss, argnums=(0, 1), has_aux=True)(
+            x, [w.value for w in layer.trainable_weights])
+        return [np.asarray(v) for v in (y, grad_x, *grad_weights)]
+    import tensorflow as tf
+
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(y * upstream)
+    grads = tape.gradient(loss, [x, *[w.value for w in layer.trainable_weights]])
+    return [np.asarray(v) for v in (y, *grads)]
+
+
+class _SelectPReLU(keras.layers.PReLU):
+    """The select PReLU with the gradient automatic differentiation gives it."""
+
+    def call(self, inputs):
+        return ops.where(inputs >= 0, inputs, self.alpha * inputs)
+
+
+@pytest.mark.parametrize("shared_axes", [[1, 2, 3], [1, 2], None])
+def test_prelu_gradient_equals_automatic_differentiation(shared_axes, backend):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 6, 5, 4)).astype("float32")
+    x[0, 0, 0] = 0.0
+    upstream = rng.normal(size=x.shape).astype("float32")
+    ours, autodiff = (cls(alpha_initializer=keras.initializers.Constant(0.2),
+                          shared_axes=shared_axes) for cls in (PReLU, _SelectPReLU))
+    for layer in (ours, autodiff):
+        layer.build(x.shape)
+    for got, expected in zip(_output_and_gradients(ours, x, upstream),
+                             _output_and_gradients(autodiff, x, upstream)):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_leaky_relu_gradient_equals_keras(backend):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 6, 5, 4)).astype("float32")
+    upstream = rng.normal(size=x.shape).astype("float32")
+    for got, expected in zip(
+            _output_and_gradients(LeakyReLU(negative_slope=0.2), x, upstream),
+            _output_and_gradients(keras.layers.LeakyReLU(negative_slope=0.2), x, upstream)):
+        np.testing.assert_array_equal(got, expected)
+    # At exactly 0 the slope, as TensorFlow's LeakyReluGrad (JAX's own gives 1).
+    zero = np.zeros((1, 2), "float32")
+    _, grad_at_zero = _output_and_gradients(LeakyReLU(negative_slope=0.2), zero, zero + 1)
+    np.testing.assert_allclose(grad_at_zero, 0.2)
 
 
 def test_conv_block_on_a_list_needs_one_group():

@@ -76,12 +76,18 @@ def torch_default_initializers():
 
 @keras.saving.register_keras_serializable(package="dic_tf")
 class PReLU(layers.PReLU):
-    """`keras.layers.PReLU` computed as one select, `where(x >= 0, x, alpha * x)`.
+    """`keras.layers.PReLU` computed as one select, `where(x >= 0, x, alpha * x)`,
+    with a hand-written gradient.
 
     Same values as Keras' `relu(x) - alpha * relu(-x)` (max abs difference 0)
     and the same weight; its backward pass keeps the input and a boolean mask
     instead of two float maps: 1.0 GiB less at the x8 training step at batch 2
-    (docs/performance.md). The gradient at exactly x = 0 is 1 (Keras': 0).
+    (docs/performance.md). The gradient is the one automatic differentiation
+    gives the select, `where(x >= 0, g, alpha * g)` for the input and the sum of
+    `g * min(x, 0)` for the slope, in three elementwise passes fewer, without
+    the broadcast of a scalar zero that TensorFlow's select gradient makes
+    (`tests/test_layers.py` compares both). The gradient at exactly x = 0 is 1
+    (Keras': 0).
 
     Example:
         act = PReLU(shared_axes=[1, 2, 3])
@@ -89,7 +95,90 @@ class PReLU(layers.PReLU):
     """
 
     def call(self, inputs):
-        return ops.where(inputs >= 0, inputs, self.alpha * inputs)
+        alpha = ops.cast(self.alpha, inputs.dtype)
+        if math.prod(self.alpha.shape) == 1:
+            # A scalar multiplies in TensorFlow's fast path, not the broadcasting one.
+            alpha = ops.reshape(alpha, ())
+        return prelu(inputs, alpha)
+
+
+@ops.custom_gradient
+def prelu(x, alpha):
+    """`where(x >= 0, x, alpha * x)` and its gradient in five elementwise passes.
+
+    Args:
+        x: the input, [B, ...].
+        alpha: the slope: a scalar, or x's shape without its batch axis, with 1
+            on the shared axes.
+
+    Returns:
+        The activation, x's shape and dtype.
+
+    Example:
+        y = prelu(np.array([[-1.0, 2.0]], "float32"), np.float32(0.25))  # [[-0.25, 2.0]]
+    """
+
+    positive = x >= 0
+
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        input_grad = ops.where(positive, upstream, alpha * upstream)
+        slope_terms = upstream * ops.minimum(x, 0)
+        if len(alpha.shape) == 0:
+            return input_grad, ops.sum(slope_terms)
+        shared_axes = [0] + [axis + 1 for axis, size in enumerate(alpha.shape) if size == 1]
+        return input_grad, ops.reshape(ops.sum(slope_terms, axis=shared_axes), alpha.shape)
+
+    return ops.where(positive, x, alpha * x), grad
+
+
+@keras.saving.register_keras_serializable(package="dic_tf")
+class LeakyReLU(layers.LeakyReLU):
+    """`keras.layers.LeakyReLU` whose gradient reads its output, not its input.
+
+    The same values and gradients (a slope >= 0 keeps the sign; at exactly 0
+    the gradient is the slope on every backend, as TensorFlow's; JAX's own
+    `leaky_relu` gives 1 there). TensorFlow's
+    `LeakyReluGrad` reads the pre-activation, the sum that Grappler's remapper
+    fuses into the convolution before it: the remapper then fails on the whole
+    training graph ("remapper failed: ... LeakyReluGrad exist for missing node")
+    and keeps none of its fusions. Reading the output, like `ReluGrad`, leaves
+    the pre-activation free to fuse (`tests/test_layers.py`).
+
+    Example:
+        act = LeakyReLU(negative_slope=0.2)
+        y = act(np.array([[-1.0, 2.0]], "float32"))  # [[-0.2, 2.0]]
+    """
+
+    def call(self, inputs):
+        return leaky_relu(inputs, self.negative_slope)
+
+
+def leaky_relu(x, negative_slope):
+    """`keras.ops.leaky_relu` with its gradient computed from the output.
+
+    Args:
+        x: the input, any shape.
+        negative_slope: the slope below 0, >= 0.
+
+    Returns:
+        The activation, x's shape and dtype.
+
+    Example:
+        y = leaky_relu(np.array([-1.0, 2.0], "float32"), 0.2)  # [-0.2, 2.0]
+    """
+
+    @ops.custom_gradient
+    def activation(x):
+        y = ops.leaky_relu(x, negative_slope)
+
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            return ops.where(y > 0, upstream, negative_slope * upstream)
+
+        return y, grad
+
+    return activation(x)
 
 
 def make_activation(activation, name):
@@ -107,7 +196,7 @@ def make_activation(activation, name):
             name=f"{name}_prelu",
         )
     if activation == "lrelu":
-        return layers.LeakyReLU(negative_slope=0.2, name=f"{name}_lrelu")
+        return LeakyReLU(negative_slope=0.2, name=f"{name}_lrelu")
     if activation == "relu":
         return layers.ReLU(name=f"{name}_relu")
     raise ValueError(
@@ -142,6 +231,32 @@ def concatenated_shape(shapes):
         concatenated_shape([(1, 8, 8, 4), (1, 8, 8, 2)])  # (1, 8, 8, 6)
     """
     return (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
+
+
+def pads_like_same(sides, kernel_size, strides, padding):
+    """Whether 'same' padding gives the windows of PyTorch's padding p on every side.
+
+    'same' pads `total = (ceil(n / s) - 1) s + k - n` zeros, `total // 2` before;
+    the windows are PyTorch's when that is p and both give `ceil(n / s)`
+    outputs. The convolution then pads inside its kernel, without a padded copy
+    of the input (and its gradient, a crop) in the graph.
+
+    Args:
+        sides: the input's static (H, W); None entries never match.
+        kernel_size, strides, padding: k, s and PyTorch's p.
+
+    Example:
+        pads_like_same((256, 256), 12, 8, 2)  # True: the x8 down-projection
+        pads_like_same((128, 128), 7, 2, 3)  # False: 'same' pads 2 before, not 3
+    """
+    for n in sides:
+        if n is None:
+            return False
+        outputs = -(-n // strides)
+        total = max((outputs - 1) * strides + kernel_size - n, 0)
+        if total // 2 != padding or (n + 2 * padding - kernel_size) // strides + 1 != outputs:
+            return False
+    return True
 
 
 class ConvBlock(layers.Layer):
@@ -220,7 +335,7 @@ class ConvBlock(layers.Layer):
         build_activation(self, input_shape)
 
     def _convolve(self, x, kernel):
-        same = self.strides == 1 and self.kernel_size % 2 == 1 and self.padding == self.kernel_size // 2
+        same = pads_like_same(x.shape[1:3], self.kernel_size, self.strides, self.padding)
         if not same and self.padding:
             p = self.padding
             x = ops.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
@@ -360,20 +475,24 @@ class DeconvBlock(layers.Layer):
         return "transpose" if keras.backend.backend() == "tensorflow" else "subpixel"
 
     def _transposed(self, inputs):
-        if self.resolved_implementation() == "transpose":
-            return ops.conv_transpose(inputs, self.kernel, self.strides, padding="valid")
-        m, s = self.taps, self.strides
-        x = ops.pad(inputs, ((0, 0), (m - 1, m - 1), (m - 1, m - 1), (0, 0)))
-        x = ops.conv(x, self._subpixel_kernel(), padding="valid")
-        return pixel_shuffle(x, s)
-
-    def call(self, inputs):
-        shape = ops.shape(inputs)
+        """The transposed convolution, cropped by p on every side."""
         k, s, p = self.kernel_size, self.strides, self.padding
+        if self.resolved_implementation() == "transpose":
+            if k - s == 2 * p:
+                # 'same' crops (k - s) / 2 inside the kernel: no full-size map and crop.
+                return ops.conv_transpose(inputs, self.kernel, s, padding="same")
+            x = ops.conv_transpose(inputs, self.kernel, s, padding="valid")
+        else:
+            m = self.taps
+            x = ops.pad(inputs, ((0, 0), (m - 1, m - 1), (m - 1, m - 1), (0, 0)))
+            x = pixel_shuffle(ops.conv(x, self._subpixel_kernel(), padding="valid"), s)
+        shape = ops.shape(inputs)
         out_h = (shape[1] - 1) * s + k - 2 * p
         out_w = (shape[2] - 1) * s + k - 2 * p
+        return ops.slice(x, (0, p, p, 0), (shape[0], out_h, out_w, self.filters))
+
+    def call(self, inputs):
         x = self._transposed(inputs)
-        x = ops.slice(x, (0, p, p, 0), (shape[0], out_h, out_w, self.filters))
         x = x + self.bias
         return x if self.act is None else self.act(x)
 
