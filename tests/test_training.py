@@ -130,15 +130,10 @@ def test_one_fit_step_equals_a_gradient_tape_step(record_error):
 # C++ log on, in a child process: Grappler reports a failed optimizer there.
 _LOGGED_STEP = """
 import numpy as np
+from dic_tf.benchmark import fit_step, random_batch
 from dic_tf.models import build_dic
-from dic_tf.training.tasks import DICTask
 from tests.fit_data import MICRO
-task = DICTask(build_dic(MICRO))
-task.compile(release_hourglass_step=0)
-rng = np.random.default_rng(0)
-task.train_on_batch({"lr": rng.normal(size=(2, 16, 16, 3)).astype("float32"),
-                     "hr": rng.normal(size=(2, 128, 128, 3)).astype("float32"),
-                     "heatmaps": rng.uniform(size=(2, 32, 32, 68)).astype("float32")})
+fit_step(build_dic(MICRO), random_batch(MICRO, 2, np.random.default_rng(0)), jit=False)()
 print("STEP DONE")
 """
 

@@ -84,9 +84,9 @@ class PReLU(layers.PReLU):
     instead of two float maps: 1.0 GiB less at the x8 training step at batch 2
     (docs/performance.md). The gradient is the one automatic differentiation
     gives the select, `where(x >= 0, g, alpha * g)` for the input and the sum of
-    `g * min(x, 0)` for the slope, in three elementwise passes fewer, without
-    the broadcast of a scalar zero that TensorFlow's select gradient makes
-    (`tests/test_layers.py` compares both). The gradient at exactly x = 0 is 1
+    `g * min(x, 0)` for the slope, in five elementwise passes instead of six,
+    without the broadcast of a scalar zero that TensorFlow's select gradient
+    makes in two of them (`tests/test_layers.py` compares both). The gradient at exactly x = 0 is 1
     (Keras': 0).
 
     Example:
