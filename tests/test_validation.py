@@ -93,3 +93,24 @@ def test_a_remat_network_gives_the_numbers_of_the_remat_free_one(demo):
     for key in ("sr", "heatmaps", "components"):
         for a, b in zip(ours[key], theirs[key]):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_two_compilations_of_the_x8_network_give_the_same_bits():
+    """evaluate.py's model and the training run's validation copy are two compilations.
+
+    With the HR transitions as a sum of per-part convolutions, Grappler's graph
+    rewrites gave two traces of the same x8 weights outputs up to 4e-5 apart
+    (docs/performance.md); the tiny model never showed it.
+    """
+    import keras
+
+    from dic_tf.models import build_dic
+
+    keras.utils.set_random_seed(0)
+    model = build_dic(DICConfig(num_steps=2))
+    lr = np.random.default_rng(2).uniform(-0.5, 0.5, (2, 16, 16, 3)).astype(np.float32)
+    first, second = (InferenceFunction(model, 2)(lr) for _ in range(2))
+    for key in ("sr", "heatmaps"):
+        for a, b in zip(first[key], second[key]):
+            np.testing.assert_array_equal(a, b)

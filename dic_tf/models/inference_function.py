@@ -15,6 +15,7 @@ numbers exactly (the remat wrappers change how TensorFlow fuses the forward
 ops, and so its last digits).
 """
 
+import contextlib
 import inspect
 
 import keras
@@ -101,4 +102,31 @@ def _compile(model):
         return model(lr, **kwargs)
 
     # Keras layers need no AutoGraph conversion (it would warn about the source of a lambda).
-    return tf.function(forward, reduce_retracing=True, autograph=False)
+    function = tf.function(forward, reduce_retracing=True, autograph=False)
+
+    def call(lr):
+        with _grappler_options(tf, arithmetic_optimization=False):
+            return function(lr)
+
+    return call
+
+
+@contextlib.contextmanager
+def _grappler_options(tf, **options):
+    """TensorFlow's graph-optimizer options set for the calls inside, restored after them.
+
+    The inference function runs without Grappler's arithmetic optimizer: with
+    it, two compilations of the same x8 network (evaluate.py's model and a
+    training run's validation copy, or two `InferenceFunction`s) gave outputs
+    up to 4e-5 apart, the sums of its rewrites differing from one trace to the
+    next; without it they are bit-identical, at the same speed
+    (docs/performance.md). A function is optimized when first called under
+    a setting, so training steps keep TensorFlow's defaults.
+    """
+    previous = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options(options)
+    try:
+        yield
+    finally:
+        # None clears an option that was not set before.
+        tf.config.optimizer.set_experimental_options({name: previous.get(name) for name in options})
