@@ -8,6 +8,10 @@ any number of steps. Batches are padded to one batch size, so a short last
 batch reuses the traced program instead of tracing (TensorFlow) or compiling
 (JAX) another one.
 
+On TensorFlow it runs without Grappler's arithmetic optimizer, so that two
+compilations of the same weights (evaluate.py's and a training run's) give
+the same bits (`_grappler_options`).
+
 A DIC built with rematerialisation (`remat`, a training setting) runs as a
 remat-free copy holding its weights: the forward graph of evaluate.py's
 and predict.py's models, so validation inside a training run gives their
@@ -118,8 +122,8 @@ def _grappler_options(tf, **options):
     The inference function runs without Grappler's arithmetic optimizer: with
     it, two compilations of the same x8 network (evaluate.py's model and a
     training run's validation copy, or two `InferenceFunction`s) gave outputs
-    up to 4e-5 apart, the sums of its rewrites differing from one trace to the
-    next; without it they are bit-identical, at the same speed
+    up to 4e-5 apart (which of its rewrites differs from one trace to the next
+    was not found); without it they are bit-identical, at the same speed
     (docs/performance.md). A function is optimized when first called under
     a setting, so training steps keep TensorFlow's defaults.
     """
