@@ -125,7 +125,9 @@ def _grappler_options(tf, **options):
     up to 4e-5 apart (which of its rewrites differs from one trace to the next
     was not found); without it they are bit-identical, at the same speed
     (docs/performance.md). A function is optimized when first called under
-    a setting, so training steps keep TensorFlow's defaults.
+    a setting, so training steps keep TensorFlow's defaults. The setting is
+    process-wide while a call runs: a function that another thread calls for
+    the first time meanwhile is optimized without it too.
     """
     previous = tf.config.optimizer.get_experimental_options()
     tf.config.optimizer.set_experimental_options(options)
