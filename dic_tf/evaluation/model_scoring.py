@@ -82,9 +82,10 @@ def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="offic
             batch = test_set[start:start + batch_size]
             lr = np.stack([item.lr for item in batch])
             hr = np.stack([item.hr for item in batch])
-            # A short batch is padded to `batch_size`: one traced shape (no retracing), and the
-            # shape of validation's batches, whose last float32 digits then equal these.
-            lr = np.concatenate([lr, np.repeat(lr[-1:], batch_size - len(batch), axis=0)])
+            if len(batch) < batch_size:
+                # A short batch is padded to `batch_size`: one traced shape (no retracing), and
+                # the shape of validation's batches, whose last float32 digits then equal these.
+                lr = np.concatenate([lr, np.repeat(lr[-1:], batch_size - len(batch), axis=0)])
             began = time.perf_counter()
             prediction = _first(predictor(lr), len(batch))
             seconds = time.perf_counter() - began
