@@ -27,8 +27,9 @@ from absl import app, flags
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from dic_tf import inference, metrics  # noqa: E402
+from dic_tf import metrics  # noqa: E402
 from dic_tf.data import annotations, preparation  # noqa: E402
+from dic_tf.inference import loading as inference  # noqa: E402
 from dic_tf.photos import alignment, detection, photo  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Training checkpoint (or train directory) of a DIC model.", required=True)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from dic_tf.config import DICConfig
 from dic_tf.data.pydataset import ArraySource, FacePyDataset
+from dic_tf.models.dic_config import DICConfig
 
 MICRO = DICConfig(num_features=4, num_steps=2, num_groups=1, hg_num_features=8, num_fusion_blocks=1)
 MICRO_FLAGS = ["--num_features=4", "--num_steps=2", "--num_groups=1", "--hg_num_features=8",

@@ -50,7 +50,7 @@ def relative_error(actual, expected):
 
 
 def dic_config(meta):
-    from dic_tf.config import DICConfig
+    from dic_tf.models.dic_config import DICConfig
 
     c = meta["config"]
     return DICConfig(

@@ -13,7 +13,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # last four rounds.
 ROUNDS = """
 import ctypes, json, resource, sys
-from dic_tf import allocator
+from dic_tf.cli import allocator
 kept = allocator.keep_memory_mapped()
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p

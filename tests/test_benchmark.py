@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dic_tf import benchmark
+from dic_tf.benchmark import measure as benchmark
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf.config import DICConfig
 from dic_tf.convert import CheckpointMismatchError, load_official_weights, normalize_state_dict
 from dic_tf.models import build_dic, build_lightcnn
+from dic_tf.models.dic_config import DICConfig
 from tests import reference
 
 

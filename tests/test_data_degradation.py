@@ -295,7 +295,7 @@ def test_degradation_from_flags():
     """train.py's and evaluate.py's one reading of --degradation and --degradation_params."""
     from absl import app
 
-    from dic_tf.flags import degradation_from_flags
+    from dic_tf.cli.common_flags import degradation_from_flags
 
     assert degradation_from_flags(_degradation_flag_values()) is None
     assert degradation_from_flags(_degradation_flag_values("--degradation=real")) == RealDegradation()

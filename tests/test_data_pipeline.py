@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf.config import RGB_MEAN
-from dic_tf.data import annotations, augment, preparation, pydataset, records, sample, synthetic
+from dic_tf.data import annotations, augment, preparation, pydataset, sample, synthetic
+from dic_tf.data import shards as records
+from dic_tf.models.dic_config import RGB_MEAN
 
 tf = pytest.importorskip("tensorflow")
 from dic_tf.data import pipeline  # noqa: E402
@@ -185,7 +186,7 @@ def test_pydataset_works_without_tensorflow(prepared):
 
 def test_records_written_without_tensorflow_read_in_tensorflow(tmp_path):
     """`records.RecordWriter` + `encode_example` (no TensorFlow): TF verifies the checksums and parses."""
-    from dic_tf.data import tfrecords
+    from dic_tf.data import dataset_builder as tfrecords
 
     hr = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
     landmarks = np.arange(136, dtype=np.float32).reshape(68, 2)

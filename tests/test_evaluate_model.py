@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import checkpoint, inference, landmark_metrics, metrics
+from dic_tf import metrics
+from dic_tf.data import preparation, synthetic
 from dic_tf.evaluation.face_sets import load_test_set
 from dic_tf.evaluation.image_files import load_rgb
 from dic_tf.evaluation.landmark_detector import detect_landmarks, load_landmark_detector
 from dic_tf.evaluation.model_scoring import evaluate_model, upscale_bicubic
 from dic_tf.evaluation.predictors import KerasPredictor, SavedModelPredictor
-from dic_tf.data import preparation, synthetic
+from dic_tf.inference import loading as inference
+from dic_tf.metrics import landmarks as landmark_metrics
+from dic_tf.models import saving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_FACES, STEPS = 3, 3
@@ -222,7 +225,7 @@ def tiny(demo):
 
 
 def _tiny_config():
-    from dic_tf.config import DICConfig
+    from dic_tf.models.dic_config import DICConfig
 
     return DICConfig.tiny()
 
@@ -247,7 +250,7 @@ def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path)
 
 
 def test_checkpoint_source_uses_dic_tf_checkpoint(tiny, monkeypatch):
-    monkeypatch.setattr(checkpoint, "load_model", lambda path: (tiny, tiny.config))
+    monkeypatch.setattr(saving, "load_model", lambda path: (tiny, tiny.config))
     model, info = inference.load_dic(checkpoint="runs/ckpt")
     assert model is tiny and info["kind"] == "checkpoint" and info["config"]["num_steps"] == 3
 

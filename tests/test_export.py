@@ -16,12 +16,12 @@ from absl import flags
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from PIL import Image
 
-from dic_tf import landmark_metrics
-from dic_tf.config import RGB_MEAN, DICConfig
+from dic_tf.cli.common_flags import config_from_flags, define_config_flags
 from dic_tf.convert import load_official_weights
 from dic_tf.export import exporter, rest, serving, tflite, warmup
-from dic_tf.flags import config_from_flags, define_config_flags
+from dic_tf.metrics import landmarks as landmark_metrics
 from dic_tf.models import build_dic
+from dic_tf.models.dic_config import RGB_MEAN, DICConfig
 from tests import reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -153,11 +153,11 @@ def test_export_cli_from_official_pth_matches_reference_vectors(fixture_model, t
 
 
 def test_training_checkpoint_source_loads_the_same_model(tmp_path):
-    from dic_tf import checkpoint
-    from dic_tf.inference import load_dic
+    from dic_tf.inference.loading import load_dic
+    from dic_tf.training import checkpoints
 
     model = build_dic(DICConfig.tiny())
-    path = checkpoint.save_checkpoint(
+    path = checkpoints.save_checkpoint(
         str(tmp_path / "checkpoints"), 10, model, {},
         {"config": DICConfig.tiny().to_dict(), "model": "DIC"},
     )

@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from dic_tf import checkpoint
-from dic_tf.models import build_dic, build_lightcnn
+from dic_tf.models import build_dic, build_lightcnn, saving
+from dic_tf.training import checkpoints
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.gan import DICGANTask
 from dic_tf.training.pretrained_weights import load_feature_extractor
@@ -121,7 +121,7 @@ def dic_run(tmp_path_factory):
     """A DIC 'run' (one checkpoint of a MICRO model) DICGAN starts from."""
     directory = tmp_path_factory.mktemp("dic_run")
     model = build_dic(MICRO)
-    checkpoint.save_checkpoint(str(directory / "checkpoints"), 7, model, {},
+    checkpoints.save_checkpoint(str(directory / "checkpoints"), 7, model, {},
                                {"model": "DIC", "config": MICRO.to_dict()})
     return str(directory), _values(model.weights)
 
@@ -167,7 +167,7 @@ def test_resume_equals_uninterrupted(tmp_path, demo_data, lightcnn_file, dic_run
     for a, b in zip(_values(straight.task.optimizer.variables),
                     _values(resumed.task.optimizer.variables)):
         np.testing.assert_array_equal(a, b)
-    generator, config = checkpoint.load_model(str(tmp_path / "resumed"))
+    generator, config = saving.load_model(str(tmp_path / "resumed"))
     assert config == MICRO
     events = os.listdir(tmp_path / "resumed" / "logs" / "train")
     assert events

@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 from keras import ops
 
-from dic_tf import checkpoint
 from dic_tf.evaluation.landmark_detector import detect_landmarks, load_landmark_detector
-from dic_tf.image_space import pixels_to_model_space
-from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
+from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig, saving
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 from dic_tf.training.tasks import LandmarkTask
+from dic_tf.utils.image_space import pixels_to_model_space
 from tests.fit_data import MICRO
 
 HOURGLASS = FeedbackHourglassConfig(num_features=16, num_keypoints=68, num_steps=2)
@@ -46,7 +45,7 @@ def test_pretraining_lowers_the_heatmap_loss(tmp_path, demo_data):
           f"heatmap loss {before['heatmap_loss']:.6f} -> {after['heatmap_loss']:.6f}")
     assert after["heatmap_loss"] < before["heatmap_loss"]
     assert np.isfinite(after["nme"])
-    assert checkpoint.best_checkpoint(str(tmp_path / "hg" / "checkpoints")) is not None
+    assert saving.best_checkpoint(str(tmp_path / "hg" / "checkpoints")) is not None
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from dic_tf.config import DICConfig
 from dic_tf.models import build_dic
+from dic_tf.models.dic_config import DICConfig
 from dic_tf.models.initialization import (
     convolution_layers,
     initialize,

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from keras import ops
 
-from dic_tf.config import DICConfig
 from dic_tf.layers import (
     AttentiveFeedbackBlock,
     AttentiveFusion,
@@ -25,6 +24,7 @@ from dic_tf.layers.conv import LeakyReLU, PReLU, pads_like_same
 from dic_tf.layers.fusion import component_matrix
 from dic_tf.layers.preprocessing import FaceImageConverter
 from dic_tf.models import DIC, build_dic
+from dic_tf.models.dic_config import DICConfig
 from tests.layer_test_case import run_layer_test
 
 

@@ -7,8 +7,8 @@ JAX cases run in one child pytest with `KERAS_BACKEND=jax`.
 import numpy as np
 import pytest
 
-from dic_tf.config import DICConfig
 from dic_tf.models import build_dic, build_lightcnn, build_stacked_hourglass
+from dic_tf.models.dic_config import DICConfig
 from tests import reference
 
 

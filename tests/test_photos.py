@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import checkpoint, inference
-from dic_tf.config import DICConfig
 from dic_tf.data import annotations, preparation
+from dic_tf.inference import loading as inference
 from dic_tf.models import build_dic
+from dic_tf.models.dic_config import DICConfig
 from dic_tf.photos import alignment, batch, detection, paste, photo, reading, template
+from dic_tf.training import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "photos")
@@ -317,7 +318,7 @@ def test_predict_photos_batch_from_checkpoint(group, tmp_path):
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
     _huge_png_header(photos / "huge.png")
     model = build_dic(DICConfig.tiny())
-    path = checkpoint.save_checkpoint(str(tmp_path / "checkpoints"), 1, model, {},
+    path = checkpoints.save_checkpoint(str(tmp_path / "checkpoints"), 1, model, {},
                                       {"config": DICConfig.tiny().to_dict(), "model": "DIC"})
     out = tmp_path / "out"
     result = _predict(f"--checkpoint={path}", f"--input={photos}", f"--output_dir={out}")

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dic_tf import checkpoint, inference
-from dic_tf.config import DICConfig
 from dic_tf.export import exporter
-from dic_tf.models import build_dic
+from dic_tf.inference import loading as inference
+from dic_tf.models import build_dic, saving
+from dic_tf.models.dic_config import DICConfig
+from dic_tf.training import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,7 +80,7 @@ def test_folder_from_saved_model_with_landmarks(model, faces, tmp_path):
 
 
 def test_single_image_from_training_checkpoint(model, faces, tmp_path):
-    path = checkpoint.save_checkpoint(
+    path = checkpoints.save_checkpoint(
         str(tmp_path / "checkpoints"), 5, model, {},
         {"config": DICConfig.tiny().to_dict(), "model": "DIC"},
     )
@@ -97,7 +98,7 @@ def test_nothing_processed_exits_non_zero(model, tmp_path):
     folder.mkdir()
     (folder / "x.png").write_bytes(b"garbage")
     (folder / "y.jpg").write_bytes(b"")
-    path = checkpoint.save_checkpoint(
+    path = checkpoints.save_checkpoint(
         str(tmp_path / "checkpoints"), 1, model, {},
         {"config": DICConfig.tiny().to_dict(), "model": "DIC"},
     )
@@ -116,7 +117,7 @@ def _tree(folder):
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(model, tmp_path_factory):
-    return checkpoint.save_checkpoint(
+    return checkpoints.save_checkpoint(
         str(tmp_path_factory.mktemp("ckpt") / "checkpoints"), 1, model, {},
         {"config": DICConfig.tiny().to_dict(), "model": "DIC"},
     )
@@ -149,7 +150,7 @@ def test_distinct_inputs_get_distinct_outputs(tiny_checkpoint, tmp_path):
     assert oct(os.stat(out / "landmarks.json").st_mode & 0o777) == oct(0o666 & ~_umask())
     # Each SR file is the SR of its own input (a.png and a.jpg differ).
     lr = inference.to_lr(inference.read_rgb(str(faces / "a.jpg")), 16)
-    expected = inference.KerasPredictor(checkpoint.load_model(tiny_checkpoint)[0])(lr[None])
+    expected = inference.KerasPredictor(saving.load_model(tiny_checkpoint)[0])(lr[None])
     sr = np.asarray(Image.open(out / "a.jpg.png")).astype(int)
     assert np.max(np.abs(sr - inference.to_uint8(expected["sr"][0]))) <= 1
     assert not np.array_equal(sr, np.asarray(Image.open(out / "a.png.png")))

@@ -47,7 +47,7 @@ def test_flagfiles_parse(flagfile):
 def test_train_from_python_example_runs(tmp_path, monkeypatch):
     """The README's compile/fit example, on a small demo set and fewer steps."""
     from dic_tf.models import build_dic
-    from dic_tf.config import DICConfig
+    from dic_tf.models.dic_config import DICConfig
     from dic_tf.training.demo import prepare_demo_data
 
     text = (ROOT / "README.md").read_text()

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dic_tf.config import REMAT_MODES, DICConfig
 from dic_tf.layers import AttentiveFeedbackBlock
 from dic_tf.models import DIC, build_dic
+from dic_tf.models.dic_config import REMAT_MODES, DICConfig
 from dic_tf.training.losses import dic_losses
 
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from dic_tf.report import page as report_page
 from dic_tf.report.drawing import heat_overlay
+from dic_tf.report.image_record import COMPONENTS, ImageRecord, average_metrics
 from dic_tf.report.psnr_plot import PLOT_FILE
-from dic_tf.report.records import COMPONENTS, ImageRecord, average_metrics
 from dic_tf.report.strips import LABEL_HEIGHT, render_strip
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

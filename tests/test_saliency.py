@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dic_tf import saliency
-from dic_tf.config import DICConfig
 from dic_tf.convert import load_official_weights
-from dic_tf.image_space import pixels_to_model_space
+from dic_tf.evaluation import saliency
 from dic_tf.models import build_dic
+from dic_tf.models.dic_config import DICConfig
+from dic_tf.utils.image_space import pixels_to_model_space
 from tests import reference
 
 

@@ -16,9 +16,9 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from dic_tf import checkpoint
 from dic_tf.data.degradation import RealDegradation
-from dic_tf.models import DIC, build_dic
+from dic_tf.models import DIC, build_dic, saving
+from dic_tf.training import checkpoints
 from dic_tf.training.callbacks import DivergenceError
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.losses import dic_losses
@@ -130,7 +130,7 @@ def test_one_fit_step_equals_a_gradient_tape_step(record_error):
 # C++ log on, in a child process: Grappler reports a failed optimizer there.
 _LOGGED_STEP = """
 import numpy as np
-from dic_tf.benchmark import fit_step, random_batch
+from dic_tf.benchmark.measure import fit_step, random_batch
 from dic_tf.models import build_dic
 from tests.fit_data import MICRO
 fit_step(build_dic(MICRO), random_batch(MICRO, 2, np.random.default_rng(0)), jit=False)()
@@ -264,8 +264,8 @@ def test_resume_reaches_the_same_weights(tmp_path, demo_data):
         assert key in lines[-1]
     assert len(lines[-1]["psnr_steps"]) == MICRO.num_steps
     ckpt_dir = tmp_path / "resumed" / "checkpoints"
-    assert checkpoint.best_checkpoint(str(ckpt_dir)) is not None
-    assert len(checkpoint.list_checkpoints(str(ckpt_dir))) <= 4
+    assert saving.best_checkpoint(str(ckpt_dir)) is not None
+    assert len(saving.list_checkpoints(str(ckpt_dir))) <= 4
     assert list((tmp_path / "resumed" / "logs" / "val").iterdir())
 
 
@@ -279,8 +279,8 @@ def test_resume_refuses_another_degradation(tmp_path, demo_data):
         _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation(jpeg_range=(40, 90)))
     assert _run(tmp_path / "run", demo_data, 4, degradation=RealDegradation()).step == 2
     # A checkpoint from before the clean_prob field (its state has no clean_prob) resumes as clean_prob=0.
-    latest = checkpoint.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
-    state_path = os.path.join(latest, checkpoint.STATE_FILE)
+    latest = saving.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    state_path = os.path.join(latest, saving.STATE_FILE)
     with open(state_path) as f:
         state = json.load(f)
     del state["degradation"]["clean_prob"]
@@ -330,21 +330,21 @@ def kill_9_and_resume(tmp_path, data, steps, kill_at, backend="tensorflow", env=
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL, process.stderr.read()[-3000:]
-    assert checkpoint.latest_checkpoint(str(killed / "checkpoints")) is not None
+    assert saving.latest_checkpoint(str(killed / "checkpoints")) is not None
     again = _train_py(killed, data, *flags, backend=backend, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
-    return (checkpoint.latest_checkpoint(str(tmp_path / "straight" / "checkpoints")),
-            checkpoint.latest_checkpoint(str(killed / "checkpoints")))
+    return (saving.latest_checkpoint(str(tmp_path / "straight" / "checkpoints")),
+            saving.latest_checkpoint(str(killed / "checkpoints")))
 
 
 def assert_same_checkpoint(a, b):
     assert os.path.basename(a) == os.path.basename(b)
-    model_a, _ = checkpoint.load_model(a)
-    model_b, _ = checkpoint.load_model(b)
+    model_a, _ = saving.load_model(a)
+    model_b, _ = saving.load_model(b)
     for x, y in zip(_values(model_a.weights), _values(model_b.weights)):
         np.testing.assert_array_equal(x, y)
-    with np.load(os.path.join(a, checkpoint.OPTIMIZERS_FILE)) as x, \
-            np.load(os.path.join(b, checkpoint.OPTIMIZERS_FILE)) as y:
+    with np.load(os.path.join(a, saving.OPTIMIZERS_FILE)) as x, \
+            np.load(os.path.join(b, saving.OPTIMIZERS_FILE)) as y:
         assert x.files == y.files
         for key in x.files:
             np.testing.assert_array_equal(x[key], y[key])
@@ -367,29 +367,29 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     task.compile()
     optimizers = {"optimizer": task.optimizer}
     directory = str(tmp_path / "ckpts")
-    good = checkpoint.save_checkpoint(directory, 1, task.network, optimizers, {"config": {}})
+    good = checkpoints.save_checkpoint(directory, 1, task.network, optimizers, {"config": {}})
 
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint.np, "savez", explode)
+    monkeypatch.setattr(saving.np, "savez", explode)
     with pytest.raises(OSError):
-        checkpoint.save_checkpoint(directory, 2, task.network, optimizers, {"config": {}})
-    assert checkpoint.latest_checkpoint(directory) == good
+        checkpoints.save_checkpoint(directory, 2, task.network, optimizers, {"config": {}})
+    assert saving.latest_checkpoint(directory) == good
     assert sorted(os.listdir(directory)) == ["ckpt-00000001"]
 
 
 def test_load_model_of_a_checkpoint(tmp_path):
     model = build_dic(MICRO)
-    checkpoint.save_checkpoint(str(tmp_path / "checkpoints"), 3, model, {},
+    checkpoints.save_checkpoint(str(tmp_path / "checkpoints"), 3, model, {},
                                {"model": "DIC", "config": MICRO.to_dict()})
-    loaded, config = checkpoint.load_model(str(tmp_path))
+    loaded, config = saving.load_model(str(tmp_path))
     assert config == MICRO
     lr = _batch()["lr"]
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(lr)["sr"][-1]),
                                   ops.convert_to_numpy(model(lr)["sr"][-1]))
     with pytest.raises(FileNotFoundError, match="No dic_tf checkpoint"):
-        checkpoint.load_model(str(tmp_path / "elsewhere"))
+        saving.load_model(str(tmp_path / "elsewhere"))
 
 
 MIRRORED_SCRIPT = """

@@ -18,7 +18,7 @@ def expected():
 
 
 def test_v2_checkpoint_gives_the_same_bytes(expected):
-    from dic_tf.checkpoint import load_model
+    from dic_tf.models.saving import load_model
 
     model, config = load_model(os.path.join(FIXTURES, "run"))
     assert config.num_features == 8 and config.num_steps == 3
@@ -29,7 +29,7 @@ def test_v2_checkpoint_gives_the_same_bytes(expected):
 
 
 def test_v2_checkpoint_resumes_its_optimizer_state():
-    from dic_tf.checkpoint import read_state
+    from dic_tf.models.saving import read_state
 
     state = read_state(os.path.join(FIXTURES, "run", "checkpoints", "ckpt-00000002"))
     assert state["step"] == 2 and state["model"] == "DIC"

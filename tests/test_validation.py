@@ -7,13 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf import inference, metrics
-from dic_tf.config import DICConfig
+from dic_tf import metrics
 from dic_tf.data.pydataset import ArraySource, FacePyDataset
 from dic_tf.evaluation.face_sets import load_test_set
 from dic_tf.evaluation.model_scoring import evaluate_model
 from dic_tf.evaluation.predictors import KerasPredictor
-from dic_tf.models.inference_function import InferenceFunction
+from dic_tf.inference import loading as inference
+from dic_tf.inference.function import InferenceFunction
+from dic_tf.models.dic_config import DICConfig
 from dic_tf.training.tasks import DICTask
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

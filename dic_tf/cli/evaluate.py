@@ -42,8 +42,8 @@ import sys
 
 from absl import app, flags
 
-from dic_tf import flags as config_flags
 from dic_tf import metrics
+from dic_tf.cli import common_flags as config_flags
 from dic_tf.cli import runner
 from dic_tf.data import degradation as degradation_lib
 
@@ -222,10 +222,9 @@ def run_folder_mode():
 
 
 def run_model_mode(source):
-    from dic_tf import inference
-    from dic_tf import saliency as saliency_lib
-    from dic_tf.evaluation import face_sets, landmark_detector, model_mode, predictors
-    from dic_tf.evaluation import protocol
+    from dic_tf.evaluation import face_sets, landmark_detector, model_mode, predictors, protocol
+    from dic_tf.evaluation import saliency as saliency_lib
+    from dic_tf.inference import loading as inference
 
     report_dir = FLAGS.report_dir or os.path.join(FLAGS.output_dir, model_mode.REPORT_DIR)
     model_mode.check_report_dir(report_dir, FLAGS.output_dir)

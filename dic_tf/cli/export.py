@@ -16,7 +16,7 @@ import os
 from absl import app, flags, logging
 
 from dic_tf.cli import runner
-from dic_tf.flags import config_from_flags, define_config_flags
+from dic_tf.cli.common_flags import config_from_flags, define_config_flags
 
 define_config_flags()
 flags.DEFINE_string("checkpoint", None, "Training checkpoint directory (its own config is used).")
@@ -53,7 +53,7 @@ def _export():
     logging.set_verbosity(logging.WARNING)  # TensorFlow's saver logs every shard at INFO.
     from dic_tf.export import export, format_report
     from dic_tf.export.tflite import parse_variants
-    from dic_tf.inference import load_dic
+    from dic_tf.inference.loading import load_dic
     from dic_tf.models.dic import LR_SIZE_MULTIPLE
 
     if FLAGS.lr_size < LR_SIZE_MULTIPLE or FLAGS.lr_size % LR_SIZE_MULTIPLE:

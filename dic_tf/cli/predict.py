@@ -24,9 +24,9 @@ import sys
 
 from absl import app, flags
 
-from dic_tf import atomic
 from dic_tf.cli import runner
-from dic_tf.flags import config_from_flags, define_config_flags
+from dic_tf.cli.common_flags import config_from_flags, define_config_flags
+from dic_tf.utils import atomic
 
 define_config_flags()
 flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
@@ -46,7 +46,7 @@ OVERLAY_DIR = "landmarks"
 
 
 def _inputs():
-    from dic_tf import inference
+    from dic_tf.inference import loading as inference
 
     paths = inference.list_images(FLAGS.input) if os.path.isdir(FLAGS.input) else [FLAGS.input]
     if not paths:
@@ -58,7 +58,7 @@ def _inputs():
 
 def _planned_outputs(paths):
     """[(input, SR path, overlay path or None)] after checking that nothing is lost."""
-    from dic_tf.inference import output_names
+    from dic_tf.inference.loading import output_names
 
     try:
         names = output_names(paths)
@@ -123,7 +123,7 @@ def check_flags():
 
 
 def _predictor():
-    from dic_tf import inference
+    from dic_tf.inference import loading as inference
 
     if FLAGS.saved_model:
         predictor = inference.SavedModelPredictor(FLAGS.saved_model)
@@ -143,7 +143,7 @@ def _predictor():
 def _predict():
     from tqdm import tqdm
 
-    from dic_tf import inference
+    from dic_tf.inference import loading as inference
 
     paths = _inputs()
     if FLAGS.photos:

@@ -45,7 +45,8 @@ def check_flags():
 
 
 def _prepare():
-    from dic_tf.data import annotations, tfrecords
+    from dic_tf.data import annotations
+    from dic_tf.data import dataset_builder as tfrecords
 
     try:
         manifest = tfrecords.build_dataset(

@@ -1,14 +1,12 @@
 """What every entry point shares: flag parsing, one-line errors, a quiet TensorFlow.
 
-`run(check, main)` parses the flags, calls `check()` (cheap validation, no
-TensorFlow), keeps the large buffers mapped (`dic_tf.allocator`), imports
-TensorFlow with its C++ start-up lines (CUDA stubs, CPU features, oneDNN)
-hidden, then calls `main()`. A flag error, an
+`run(check, main)` parses the flags, calls `check()` (cheap validation),
+keeps the large buffers mapped (`dic_tf.cli.allocator`), then calls `main()`.
+Keras and TensorFlow were imported by `import dic_tf`, their C++ start-up
+lines (CUDA stubs, CPU features, oneDNN) hidden (`dic_tf.utils.startup`). A flag error, an
 `app.UsageError` or one of the expected errors becomes one line on stderr,
 `<program>: error: <message>`, and exit status 1 (2 for flag syntax); no
-traceback. On JAX, JAX's platform probing (and TensorFlow's start-up, when it
-is installed for TensorBoard) is hidden the same way. `DIC_TF_TF_LOGS=1` shows
-these start-up lines.
+traceback. `DIC_TF_TF_LOGS=1` shows the start-up lines.
 
 Example:
     def check():
@@ -21,23 +19,21 @@ Example:
     run(check, main)
 """
 
-import contextlib
 import dataclasses
 import os
 import sys
 
 from absl import app, flags
 
-from dic_tf import allocator
+from dic_tf.cli import allocator
 
-TF_LOGS_ENV = "DIC_TF_TF_LOGS"
 EXPECTED_ERRORS = (app.UsageError, ValueError, OSError, ImportError)
 """Errors of bad input: their message names the flag or file."""
 
 
 def given_config_flags(exclude=()):
     """The `--config`/DICConfig field flags the user gave (command line or flagfile)."""
-    from dic_tf.config import DICConfig
+    from dic_tf.models.dic_config import DICConfig
 
     names = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
     return [name for name in names if name not in exclude and flags.FLAGS[name].present]
@@ -53,47 +49,6 @@ def fail(message, status=1):
     sys.stdout.flush()
     print(f"{program()}: error: {message}", file=sys.stderr)
     sys.exit(status)
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Points file descriptor 2 at /dev/null (C++ logs bypass `sys.stderr`)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def import_tensorflow_quietly():
-    """Imports Keras (and TensorFlow, on its backend) and finds the devices quietly.
-
-    With `DIC_TF_TF_LOGS=1` nothing is hidden. Errors still surface: an
-    import error is raised after stderr is restored. On another Keras backend
-    (`KERAS_BACKEND=jax`) TensorFlow is not imported: it need not be installed.
-    """
-    if os.environ.get(TF_LOGS_ENV) == "1":
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _stderr_silenced():
-        import keras
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        elif keras.backend.backend() == "jax":
-            import jax
-
-            jax.devices()  # logs the platforms it could not initialise (TPU, CUDA)
-            with contextlib.suppress(ImportError):
-                import tensorflow  # noqa: F401  (TensorBoard's writer, when installed)
 
 
 def _print_help(doc):
@@ -132,7 +87,6 @@ def run(check, main, doc=None, errors=EXPECTED_ERRORS):
         try:
             check()
             allocator.keep_memory_mapped()
-            import_tensorflow_quietly()
             return main()
         except errors as error:
             fail(" ".join(str(error).split()) or type(error).__name__)

@@ -13,8 +13,8 @@ The embedded demo (synthetic faces, small model, a few minutes on a CPU):
 from absl import app, flags
 
 from dic_tf.cli import runner
-from dic_tf.config import REMAT_MODES
-from dic_tf.flags import config_from_flags, define_config_flags, degradation_from_flags
+from dic_tf.cli.common_flags import config_from_flags, define_config_flags, degradation_from_flags
+from dic_tf.models.dic_config import REMAT_MODES
 
 define_config_flags()
 FLAGS = flags.FLAGS
@@ -162,7 +162,7 @@ def check_flags():
 
 
 def _train():
-    from dic_tf.training import cli
+    from dic_tf.cli import train_run as cli
     from dic_tf.training.callbacks import DivergenceError
 
     try:

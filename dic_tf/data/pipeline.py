@@ -18,8 +18,9 @@ skipped batches are neither read nor augmented.
 import tensorflow as tf
 
 from dic_tf.data import degradation as degradation_lib
-from dic_tf.data import records, sample
-from dic_tf.image_space import to_model_space
+from dic_tf.data import sample
+from dic_tf.data import shards as records
+from dic_tf.utils.image_space import to_model_space
 
 
 def _normalize(image):

@@ -13,8 +13,9 @@ import keras
 import numpy as np
 
 from dic_tf.data import degradation as degradation_lib
-from dic_tf.data import records, sample
-from dic_tf.image_space import pixels_to_model_space
+from dic_tf.data import sample
+from dic_tf.data import shards as records
+from dic_tf.utils.image_space import pixels_to_model_space
 
 
 @dataclasses.dataclass

@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 
-from dic_tf.data import preparation
 from dic_tf.data import augment as augment_lib
 from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import heatmaps as heatmaps_lib
+from dic_tf.data import preparation
 
 
 def epoch_order(num_examples, seed, epoch, shuffle):

@@ -15,7 +15,6 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from dic_tf import atomic
 from dic_tf.data import annotations as annotations_lib
 from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import preparation
@@ -28,6 +27,7 @@ from dic_tf.evaluation.image_files import (
     size_text,
 )
 from dic_tf.models.dic import LR_SIZE_MULTIPLE
+from dic_tf.utils import atomic
 
 
 @dataclasses.dataclass

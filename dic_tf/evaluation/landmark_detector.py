@@ -4,12 +4,12 @@ import os
 
 import numpy as np
 
-from dic_tf import checkpoint as checkpoint_lib
-from dic_tf import landmark_metrics
 from dic_tf.convert import load_official_weights
 from dic_tf.evaluation.protocol import DETECTION_SOURCES
-from dic_tf.image_space import pixels_to_model_space
+from dic_tf.metrics import landmarks as landmark_metrics
+from dic_tf.models import saving
 from dic_tf.models.landmark_estimators import build_stacked_hourglass
+from dic_tf.utils.image_space import pixels_to_model_space
 
 
 def load_landmark_detector(path, num_features=256, num_stacks=4, num_keypoints=68):
@@ -29,7 +29,7 @@ def load_landmark_detector(path, num_features=256, num_stacks=4, num_keypoints=6
         detector = load_landmark_detector("HG_68_CelebA.pth")
     """
     if os.path.isdir(path):
-        return checkpoint_lib.load_stacked_hourglass(path)[0]
+        return saving.load_stacked_hourglass(path)[0]
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Landmark detector {path!r} does not exist.")
     model = build_stacked_hourglass(num_features, num_stacks, num_keypoints)

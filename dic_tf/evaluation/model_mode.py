@@ -36,7 +36,7 @@ def run_model_mode(predictor, test_set, output_dir, model_info, keras_model=None
         keras_model: the Keras DIC, needed for saliency.
         report_dir: report folder (default `<output_dir>/report`).
         scale, ssim_variant, batch_size, detector, progress: see `evaluate_model`.
-        saliency_targets: `dic_tf.saliency.Target`s.
+        saliency_targets: `dic_tf.evaluation.saliency.Target`s.
         num_shown: strips in each of the report's best/worst sections.
         sources: extra keys stored in `results.json` (e.g. input folders).
         lr_source: optional `dic_tf.evaluation.protocol.lr_source` of the

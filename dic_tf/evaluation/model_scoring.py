@@ -26,13 +26,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dic_tf import landmark_metrics, metrics
+from dic_tf import metrics
 from dic_tf.evaluation.image_files import file_stem, write_png
 from dic_tf.evaluation.landmark_detector import detection_errors
 from dic_tf.evaluation.predictors import Prediction
 from dic_tf.evaluation.protocol import model_protocol
 from dic_tf.evaluation.results_file import json_float
-from dic_tf.report.records import ImageRecord
+from dic_tf.metrics import landmarks as landmark_metrics
+from dic_tf.report.image_record import ImageRecord
 
 SR_DIR = "sr"
 STEPS_DIR = "steps"

@@ -10,8 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from dic_tf import metrics
-from dic_tf.image_space import pixels_to_model_space
-from dic_tf.models.inference_function import InferenceFunction
+from dic_tf.inference.function import InferenceFunction
+from dic_tf.utils.image_space import pixels_to_model_space
 
 
 @dataclasses.dataclass

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from dic_tf import atomic
+from dic_tf.utils import atomic
 
 RESULTS_FILE = "results.json"
 

@@ -3,9 +3,9 @@
 import numpy as np
 from PIL import Image
 
-from dic_tf.report.drawing import heat_overlay
-from dic_tf import saliency as saliency_lib
+from dic_tf.evaluation import saliency as saliency_lib
 from dic_tf.evaluation.image_files import file_stem, write_png
+from dic_tf.report.drawing import heat_overlay
 
 SALIENCY_DIR = "saliency"
 
@@ -19,8 +19,8 @@ def write_saliency(model, test_set, records, targets, output_dir, batch_size=16)
     Args:
         model: the Keras DIC.
         test_set: list of `TestImage`.
-        records: the `dic_tf.report.records.ImageRecord`s of `test_set`, same order.
-        targets: `dic_tf.saliency.Target`s.
+        records: the `dic_tf.report.image_record.ImageRecord`s of `test_set`, same order.
+        targets: `dic_tf.evaluation.saliency.Target`s.
         output_dir: output folder.
         batch_size: faces per gradient computation.
 

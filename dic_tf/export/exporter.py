@@ -24,10 +24,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dic_tf import atomic
 from dic_tf.export import tflite, warmup
 from dic_tf.export.serving import DICServingModule
-from dic_tf.image_space import to_model_space
+from dic_tf.utils import atomic
+from dic_tf.utils.image_space import to_model_space
 
 KERAS_FILE = "dic.keras"
 WEIGHTS_FILE = "dic.weights.h5"

@@ -18,7 +18,7 @@ Signatures (see docs/serving.md):
   them base64-encoded as `{"b64": ...}`.
 
 Landmarks use the authors' peak rule (`calc_nme` in their solver, and
-`dic_tf.landmark_metrics.heatmap_peaks` + `peaks_to_image`): the first maximum of
+`dic_tf.metrics.landmarks.heatmap_peaks` + `peaks_to_image`): the first maximum of
 each heatmap in row-major order, times the heatmap stride (SR size / heatmap
 size = 4), with no sub-pixel refinement.
 """
@@ -69,7 +69,7 @@ def heatmap_landmarks(heatmaps, stride):
 
     Returns:
         float32 [N, K, 2] of (x, y) SR pixel positions; equals
-        `peaks_to_image(heatmap_peaks(heatmaps), stride)` of `dic_tf.landmark_metrics`.
+        `peaks_to_image(heatmap_peaks(heatmaps), stride)` of `dic_tf.metrics.landmarks`.
 
     Example:
         points = heatmap_landmarks(heatmaps, stride=4)  # (N, K, 2)

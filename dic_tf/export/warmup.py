@@ -20,7 +20,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from dic_tf.data.records import length_delimited as _field
+from dic_tf.data.shards import length_delimited as _field
 
 WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"

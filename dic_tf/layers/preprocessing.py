@@ -2,15 +2,14 @@
 
 In the spirit of keras-hub's `ImageConverter`: the model's input
 normalisation as a layer, with `get_config`, usable on any backend. The
-arithmetic is `dic_tf.image_space` (the one definition, shared with the numpy
+arithmetic is `dic_tf.utils.image_space` (the one definition, shared with the numpy
 pipelines and the metrics).
 """
 
 import keras
 from keras import ops
 
-from dic_tf.config import RGB_MEAN
-from dic_tf.image_space import check_value_range, from_model_space, to_model_space
+from dic_tf.utils.image_space import RGB_MEAN, check_value_range, from_model_space, to_model_space
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")

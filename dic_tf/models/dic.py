@@ -3,7 +3,6 @@
 import keras
 from keras import ops
 
-from dic_tf.config import REMAT_MODES, DICConfig
 from dic_tf.layers import (
     AttentiveFeedbackBlock,
     ConvBlock,
@@ -14,6 +13,7 @@ from dic_tf.layers import (
     merge_heatmaps,
     pixel_shuffle,
 )
+from dic_tf.models.dic_config import REMAT_MODES, DICConfig
 
 # The hourglass pools 4 times at 2x the LR size, so LR sides must divide by 8.
 LR_SIZE_MULTIPLE = 8

@@ -19,10 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dic_tf import landmark_metrics
 from dic_tf.data import preparation
-from dic_tf.image_space import from_model_space
+from dic_tf.metrics import landmarks as landmark_metrics
 from dic_tf.photos import alignment, paste, template
+from dic_tf.utils.image_space import from_model_space
 
 SCALE = preparation.SCALE
 DOWNSAMPLED_RATIO = 2.0

@@ -21,11 +21,11 @@ import os
 import re
 import shutil
 
-from dic_tf import atomic
 from dic_tf.report.drawing import format_value, load_font
+from dic_tf.report.image_record import average_metrics
 from dic_tf.report.psnr_plot import PLOT_FILE, render_psnr_plot
-from dic_tf.report.records import average_metrics
 from dic_tf.report.strips import render_strip
+from dic_tf.utils import atomic
 
 STRIPS_DIR = "strips"
 MARKER_FILE = ".dic_tf_report"

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dic_tf.report.drawing import FONT_SIZE, draw_points, format_value, heat_overlay, load_font
-from dic_tf.report.records import COMPONENTS
+from dic_tf.report.image_record import COMPONENTS
 
 LABEL_HEIGHT = 30
 _SR_LANDMARK_COLOR = (255, 40, 40)

@@ -11,7 +11,7 @@
   protocol (`validation.py`), appends the summary to `metrics.jsonl`, logs
   TensorBoard scalars and image strips, prints the table and checkpoints,
   marking the best checkpoint; every `checkpoint_every` steps it checkpoints
-  (`dic_tf.checkpoint`: atomic, rotated).
+  (`dic_tf.models.saving`: atomic, rotated).
 
 Only the chief writes; the other workers train and skip all of this but the
 divergence check.
@@ -23,8 +23,9 @@ import sys
 
 import keras
 
-from dic_tf import checkpoint, metrics
-from dic_tf.models.inference_function import InferenceFunction
+from dic_tf import metrics
+from dic_tf.inference.function import InferenceFunction
+from dic_tf.training import checkpoints
 from dic_tf.training.optimizer import guarded_optimizer
 
 METRICS_FILE = "metrics.jsonl"
@@ -190,7 +191,7 @@ class TrainingCallback(keras.callbacks.Callback):
         task = self.task
         best_key = f"best_{task.best_metric}"
         state = dict(self.state, **{best_key: self.best})
-        return checkpoint.save_checkpoint(
+        return checkpoints.save_checkpoint(
             self.checkpoint_dir, self.step, task.network, {"optimizer": task.optimizer}, state,
             keep=self.run.keep_checkpoints, extra_models=task.extra_models(),
         )
@@ -220,5 +221,5 @@ class TrainingCallback(keras.callbacks.Callback):
             print(format_validation(self.step, summary), file=sys.stdout, flush=True)
             self.last_summary = summary
         if best:
-            checkpoint.mark_best(self.checkpoint_dir, path, metric, self.best)
+            checkpoints.mark_best(self.checkpoint_dir, path, metric, self.best)
         return summary

@@ -2,7 +2,8 @@
 
 import os
 
-from dic_tf.data import records, synthetic
+from dic_tf.data import shards as records
+from dic_tf.data import synthetic
 
 # Seeds of the demo splits; validation faces are never seen in training.
 TRAIN_SEED = 2020
@@ -38,7 +39,7 @@ def prepare_demo_data(root, num_train, num_val):
                     "give the value the run was started with, or another --train_dir."
                 )
         else:
-            from dic_tf.data import tfrecords
+            from dic_tf.data import dataset_builder as tfrecords
 
             images = os.path.join(root, f"{split}_images")
             info = synthetic.write_faces(synthetic.generate_faces(count, seed), images)

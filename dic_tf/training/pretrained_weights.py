@@ -13,9 +13,9 @@ keyed by PyTorch name; loading them is strict (`load_official_weights`).
 
 import os
 
-from dic_tf import checkpoint
-from dic_tf.config import DICConfig
 from dic_tf.convert import load_official_weights
+from dic_tf.models import saving
+from dic_tf.models.dic_config import DICConfig
 from dic_tf.models.landmark_estimators import FeedbackHourglassConfig, build_feedback_hourglass
 
 HOURGLASS_MODEL = "FeedbackHourglass"
@@ -47,7 +47,7 @@ def load_hourglass_init(hourglass, path, flag="--hg_init"):
     official = _load_official_unless_checkpoint(hourglass, path, flag, "hourglass")
     if official:
         return official
-    ckpt, state = checkpoint.read_model_state(path, HOURGLASS_MODEL, "best_or_latest")
+    ckpt, state = saving.read_model_state(path, HOURGLASS_MODEL, "best_or_latest")
     config = FeedbackHourglassConfig(**state["config"])
     wanted = (hourglass.num_features, hourglass.num_keypoints)
     if (config.num_features, config.num_keypoints) != wanted:
@@ -57,7 +57,7 @@ def load_hourglass_init(hourglass, path, flag="--hg_init"):
             f"has hg_num_features={wanted[0]}, num_keypoints={wanted[1]}."
         )
     pretrained = build_feedback_hourglass(config)
-    pretrained.load_weights(os.path.join(ckpt, checkpoint.WEIGHTS_FILE))
+    pretrained.load_weights(os.path.join(ckpt, saving.WEIGHTS_FILE))
     for target, source in zip(hourglass.weights, pretrained.hourglass.weights, strict=True):
         if tuple(target.shape) != tuple(source.shape):
             raise ValueError(
@@ -84,7 +84,7 @@ def load_generator_init(model, path, flag="--init_checkpoint"):
     official = _load_official_unless_checkpoint(model, path, flag, "DIC")
     if official:
         return official
-    ckpt, state = checkpoint.read_model_state(path, "DIC", "best_or_latest")
+    ckpt, state = saving.read_model_state(path, "DIC", "best_or_latest")
     saved = DICConfig.from_dict(state["config"])
     if saved != model.config:
         raise ValueError(
@@ -92,7 +92,7 @@ def load_generator_init(model, path, flag="--init_checkpoint"):
             f"this run asks for {model.config.to_dict()}; give the same --config and "
             "field flags."
         )
-    model.load_weights(os.path.join(ckpt, checkpoint.WEIGHTS_FILE))
+    model.load_weights(os.path.join(ckpt, saving.WEIGHTS_FILE))
     return f"DIC of {ckpt} (step {state['step']})"
 
 

@@ -20,13 +20,14 @@ import sys
 
 import keras
 
-from dic_tf import checkpoint, metrics
-from dic_tf.data import records, sample
+from dic_tf import metrics
+from dic_tf.data import sample
+from dic_tf.data import shards as records
 from dic_tf.data.degradation import RealDegradation
 from dic_tf.data.pydataset import FacePyDataset
-from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass
+from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass, saving
 from dic_tf.models.initialization import initialize
-from dic_tf.training import pretrained_weights
+from dic_tf.training import checkpoints, pretrained_weights
 from dic_tf.training.callbacks import TrainingCallback, read_metrics, truncate_metrics
 from dic_tf.training.tasks import PAPER_MILESTONES, DICTask, LandmarkTask
 
@@ -193,14 +194,14 @@ class TrainingRun:
         return f"best_{self.task.best_metric}"
 
     def _restore_or_initialize(self):
-        latest = checkpoint.latest_checkpoint(self.checkpoint_dir)
+        latest = saving.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             for loaded in self.initialize():
                 print(f"Initialised: {loaded}")
             if self.chief:
                 self._write_run_info()
             return
-        state = checkpoint.read_state(latest)
+        state = saving.read_state(latest)
         if state.get("mode", "dic") != self.mode:
             raise ValueError(
                 f"{latest} was written by --mode={state.get('mode', 'dic')}, but this run "
@@ -220,7 +221,7 @@ class TrainingRun:
                 f"for {_degradation_text(self._degradation(), stored)} (--degradation, "
                 "--degradation_params); give the run's own flags or another --train_dir."
             )
-        self.model.load_weights(os.path.join(latest, checkpoint.WEIGHTS_FILE))
+        self.model.load_weights(os.path.join(latest, saving.WEIGHTS_FILE))
         for name, extra in self.task.extra_models().items():
             path = os.path.join(latest, name)
             if not os.path.isfile(path):
@@ -228,7 +229,7 @@ class TrainingRun:
                     f"{latest} has no {name}; it is not a --mode={self.mode} checkpoint."
                 )
             extra.load_weights(path)
-        checkpoint.restore_optimizers(latest, {"optimizer": self.task.optimizer})
+        checkpoints.restore_optimizers(latest, {"optimizer": self.task.optimizer})
         self.step = state["step"]
         self.best = state.get(self._best_key)
         if self.chief:

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from dic_tf import landmark_metrics as landmark_ops
 from dic_tf import metrics
 from dic_tf.data.preparation import resize_bicubic
-from dic_tf.report.records import ImageRecord
+from dic_tf.metrics import landmarks as landmark_ops
+from dic_tf.report.image_record import ImageRecord
 
 # Inter-ocular NME is defined for these landmark layouts.
 NME_KEYPOINTS = (68, 5)

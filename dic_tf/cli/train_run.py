@@ -7,8 +7,8 @@ import tempfile
 
 import keras
 
+from dic_tf.cli.common_flags import config_from_flags, degradation_from_flags
 from dic_tf.data import augment as augment_lib
-from dic_tf.flags import config_from_flags, degradation_from_flags
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun, is_chief

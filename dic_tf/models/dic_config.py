@@ -2,8 +2,7 @@
 
 import dataclasses
 
-# RGB mean of the training faces; the network works on RGB in [0, 1] minus it.
-RGB_MEAN = (0.509, 0.424, 0.378)
+from dic_tf.utils.image_space import RGB_MEAN  # noqa: F401  (part of this module's API)
 
 # What a DIC training step recomputes in the backward pass instead of storing
 # (`models.dic.REMAT_SCOPES`; the numbers are the same for every mode).

@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
+from dic_tf.convert.weight_tables import weight_table
 from dic_tf.layers import FeedbackHourglass
 from dic_tf.models.lightcnn import LightCNNFeatures
-from dic_tf.weight_table import weight_table
 
 # Checkpoint wrappers used by the authors' solvers.
 _WRAPPER_KEYS = ("state_dict", "netG", "model")

@@ -23,7 +23,7 @@ A data row (`--data=bicubic,real`) times the training input pipeline alone:
 faces per second of `pipeline.make_dataset` (TensorFlow) or `FacePyDataset`
 (JAX) with that LR degradation, on `--data_dir` or 64 synthetic faces.
 
-Every row runs in its own process with `dic_tf.allocator.keep_memory_mapped()`
+Every row runs in its own process with `dic_tf.cli.allocator.keep_memory_mapped()`
 applied first, as the entry points do (`DIC_TF_MALLOC=default` measures
 glibc's defaults). `--config=real_faces` is the reduced real-face recipe of
 `configs/real_faces.flags` (16 features, 3 groups, hourglass 64, 3 fusion blocks).
@@ -39,8 +39,8 @@ import statistics
 import sys
 import time
 
-from dic_tf.config import REMAT_MODES, DICConfig
 from dic_tf.data.degradation import DEGRADATIONS
+from dic_tf.models.dic_config import REMAT_MODES, DICConfig
 
 LR_SIZE = 16
 CONFIGS = {
@@ -221,7 +221,7 @@ def measure_row(args, kind, batch_size, remat):
         remat: `DIC` rematerialisation (`REMAT_MODES`).
     """
     os.environ["KERAS_BACKEND"] = args.backend
-    from dic_tf import allocator
+    from dic_tf.cli import allocator
 
     kept_mapped = allocator.keep_memory_mapped()
     import keras
@@ -287,7 +287,7 @@ def measure_data_row(args, batch_size, degradation):
     faces per second.
     """
     os.environ["KERAS_BACKEND"] = args.backend
-    from dic_tf import allocator
+    from dic_tf.cli import allocator
 
     kept_mapped = allocator.keep_memory_mapped()
     import tempfile

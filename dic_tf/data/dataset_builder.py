@@ -1,7 +1,7 @@
 """Validates annotated faces, prepares them and writes TFRecord shards + `manifest.json`.
 
 Records hold the prepared HR face (official crop + Pillow bicubic resize), its
-landmarks in HR pixels and the image name (layout in `dic_tf.data.records`);
+landmarks in HR pixels and the image name (layout in `dic_tf.data.shards`);
 LR images and heatmaps are made by the input pipelines, after augmentation.
 Shards and manifest are written to temporary files and moved into place with
 `os.replace` only when the whole dataset succeeded.
@@ -16,8 +16,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dic_tf.data import NUM_KEYPOINTS, preparation, records
+from dic_tf.data import NUM_KEYPOINTS, preparation
 from dic_tf.data import annotations as annotations_lib
+from dic_tf.data import shards as records
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -79,7 +80,7 @@ def check_images(annotations, images_dir):
 
 
 def encode_record(hr, landmarks, name):
-    """Serializes one prepared face as a `tf.train.Example` (layout in `dic_tf.data.records`)."""
+    """Serializes one prepared face as a `tf.train.Example` (layout in `dic_tf.data.shards`)."""
     buffer = io.BytesIO()
     Image.fromarray(hr).save(buffer, format="PNG")
     return records.encode_example({

@@ -21,8 +21,7 @@ Everything here works on numpy arrays; batch functions are vectorised over image
 
 import numpy as np
 
-from dic_tf.config import RGB_MEAN
-from dic_tf.image_space import from_model_space
+from dic_tf.utils.image_space import RGB_MEAN, from_model_space
 
 BT601_Y_WEIGHTS = (65.481, 128.553, 24.966)
 SSIM_VARIANTS = ("official", "standard")
@@ -66,7 +65,7 @@ def normalized_to_uint8(images, mean=RGB_MEAN):
     The network works on RGB in [0, 1] minus the dataset mean. The official
     `get_current_visual` + `quantize` add the mean back, multiply by 255,
     clamp to [0, 255] and round half to even, all in float32
-    (`dic_tf.image_space.from_model_space`).
+    (`dic_tf.utils.image_space.from_model_space`).
 
     Args:
         images: float array `(..., H, W, 3)` in the mean-subtracted space.

@@ -12,7 +12,8 @@ neither TensorFlow nor Keras, so the numpy pipelines and the metrics stay light.
 
 import numpy as np
 
-from dic_tf.config import RGB_MEAN
+# RGB mean of the training faces; the network works on RGB in [0, 1] minus it.
+RGB_MEAN = (0.509, 0.424, 0.378)
 
 PIXEL_MAX = 255.0
 VALUE_RANGES = ("pixels", "unit")

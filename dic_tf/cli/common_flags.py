@@ -12,7 +12,7 @@ import dataclasses
 
 from absl import app, flags
 
-from dic_tf.config import DICConfig
+from dic_tf.models.dic_config import DICConfig
 
 PRESETS = {"x8": DICConfig.x8, "tiny": DICConfig.tiny}
 _HELP = {

@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw
 
-from dic_tf import landmark_metrics
-from dic_tf.image_space import from_model_space, to_model_space
-from dic_tf.models.inference_function import InferenceFunction
+from dic_tf.inference.function import InferenceFunction
+from dic_tf.metrics import landmarks as landmark_metrics
+from dic_tf.utils.image_space import from_model_space, to_model_space
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_LR_SIZE = 16
@@ -37,7 +37,7 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFA
     """A built DIC with weights from exactly one source.
 
     Args:
-        checkpoint: a training checkpoint directory (`dic_tf.checkpoint.load_model`);
+        checkpoint: a training checkpoint directory (`dic_tf.models.saving.load_model`);
             its own config is used and `config` must be None.
         pytorch_checkpoint: an official `.pth` (or `.npz`, or a {PyTorch name:
             array} mapping), converted with `dic_tf.convert.load_official_weights`.
@@ -55,7 +55,7 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=DEFA
         raise ValueError("Give exactly one of a training checkpoint or an official PyTorch checkpoint.")
     if checkpoint is not None:
         try:
-            from dic_tf.checkpoint import load_model
+            from dic_tf.models.saving import load_model
         except ImportError as error:
             raise ImportError(
                 f"Loading the training checkpoint {checkpoint!r} needs dic_tf.checkpoint, which "

@@ -32,7 +32,7 @@ in a notebook, call it first. `DIC_TF_MALLOC=default` keeps glibc's
 defaults. Elsewhere than glibc (macOS, musl) it does nothing.
 
 Example:
-    from dic_tf import allocator
+    from dic_tf.cli import allocator
 
     allocator.keep_memory_mapped()     # before `import tensorflow`
     import tensorflow as tf

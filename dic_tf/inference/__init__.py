@@ -1,0 +1,1 @@
+"""Inference: the compiled forward pass, model loading and the predictors."""

@@ -1,0 +1,1 @@
+"""Helpers without TensorFlow or Keras: atomic writes, image files, resizing, image space."""
