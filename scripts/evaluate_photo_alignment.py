@@ -27,10 +27,10 @@ from absl import app, flags
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from dic_tf import metrics  # noqa: E402
+from dic_tf import inference, metrics  # noqa: E402
 from dic_tf.data import annotations, preparation  # noqa: E402
-from dic_tf.inference import loading as inference  # noqa: E402
 from dic_tf.photos import alignment, detection, photo  # noqa: E402
+from dic_tf.utils import image_files, resize  # noqa: E402
 
 flags.DEFINE_string("checkpoint", None, "Training checkpoint (or train directory) of a DIC model.", required=True)
 flags.DEFINE_string("images_dir", None, "Folder of the annotated photos.", required=True)
@@ -55,7 +55,7 @@ def main(argv):
     rows = {"aligned": {"sr": [], "bicubic": []}, "official": {"sr": [], "bicubic": []}}
     missed, geometry = [], {"side_ratio": [], "centre_offset": [], "landmark_offset": []}
     for face in faces:
-        image = preparation.load_image(os.path.join(FLAGS.images_dir, face.name))
+        image = image_files.read_rgb(os.path.join(FLAGS.images_dir, face.name))
         official_hr, _ = preparation.crop_and_resize(image, face.landmarks, face.bbox)
         found = detector(image)
         if not found:
@@ -75,9 +75,9 @@ def main(argv):
         geometry["landmark_offset"].append(np.linalg.norm(ours_points - official_points, axis=1).mean())
         pairs = (("aligned", aligned_hr, lr), ("official", official_hr, preparation.make_lr(official_hr)))
         for kind, hr, lr_face in pairs:
-            sr, _ = photo.run_model(predictor, lr_face[None].astype(np.float32) / 255.0)
-            rows[kind]["sr"].append(_scores(inference.to_uint8(sr[0]), hr))
-            rows[kind]["bicubic"].append(_scores(preparation.resize_bicubic(lr_face, hr.shape[0]), hr))
+            sr, _ = photo.run_model(predictor, lr_face[None])
+            rows[kind]["sr"].append(_scores(sr[0], hr))
+            rows[kind]["bicubic"].append(_scores(resize.resize_bicubic(lr_face, hr.shape[0]), hr))
     result = {"photos": len(faces), "faces_found": len(faces) - len(missed), "missed": missed}
     result["geometry"] = {
         name: {"mean": float(np.mean(values)), "std": float(np.std(values)), "median": float(np.median(values))}

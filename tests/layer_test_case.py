@@ -3,7 +3,8 @@
 In the spirit of keras-hub's `TestCase.run_layer_test`: round-trip
 `get_config`, build the layer on `keras.Input`s (symbolic shapes, batch
 unknown), run it on real inputs (output shapes) and save/load a `.keras`
-model around it with identical outputs. Use tiny shapes: the whole check should take
+model around it with identical outputs, without `custom_objects`: the layer
+must be registered (`package="dic_tf"`). Use tiny shapes: the whole check should take
 well under a second per layer on a 2-core CPU.
 
 Example:
@@ -45,8 +46,7 @@ def run_layer_test(layer_cls, init_kwargs, inputs, expected_output_shape, tmp_pa
 
     path = tmp_path / f"{layer_cls.__name__}.keras"
     model.save(path)
-    with keras.saving.custom_object_scope({layer_cls.__name__: layer_cls}):
-        loaded = keras.models.load_model(path)
+    loaded = keras.models.load_model(path)  # registered: no custom_objects
     for got, want in zip(_flat(loaded(data)), _flat(outputs)):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(got),
                                    keras.ops.convert_to_numpy(want), atol=atol)

@@ -1,4 +1,4 @@
-"""dic_tf.allocator keeps freed large buffers mapped: no page faults when they are used again."""
+"""dic_tf.utils.allocator keeps freed large buffers mapped: no page faults when they are used again."""
 
 import json
 import os
@@ -13,7 +13,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # last four rounds.
 ROUNDS = """
 import ctypes, json, resource, sys
-from dic_tf.cli import allocator
+from dic_tf.utils import allocator
 kept = allocator.keep_memory_mapped()
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p

@@ -1,4 +1,8 @@
-"""`python -m dic_tf.benchmark` runs on TensorFlow, and on JAX without TensorFlow."""
+"""`python -m dic_tf.benchmark` runs on TensorFlow, and on JAX without TensorFlow.
+
+The report's keys and the table's columns are read by other tools
+(docs/performance.md): the tests pin them.
+"""
 
 import json
 import os
@@ -8,12 +12,27 @@ import sys
 
 import pytest
 
-from dic_tf.benchmark import measure as benchmark
+from dic_tf.benchmark import table
 
 pytestmark = pytest.mark.slow
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY_ARGS = ["--config=tiny", "--batch_sizes=1,2", "--train_batch_sizes=1", "--repeats=1"]
+REPORT_KEYS = {"backend", "device", "gpu", "config", "precision", "jit", "deconv", "repeats", "cpu_count",
+               "keras", "malloc", "python", "rows"}
+ROW_KEYS = {"kind", "batch_size", "remat", "first_call_s", "median_s", "min_s", "images_per_s",
+            "peak_memory_bytes", "kernel_share", "minor_faults_per_call", "load_average"}
+
+
+def _benchmark(tmp_path, *args, **env):
+    """Runs `python -m dic_tf.benchmark` as a user does; returns (process, JSON report)."""
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "dic_tf.benchmark", *args, f"--json_out={out}"],
+        cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result, json.loads(out.read_text())
 
 
 def _check(report, batch_sizes, train_batch_sizes):
@@ -21,19 +40,23 @@ def _check(report, batch_sizes, train_batch_sizes):
     assert kinds == [("inference", b) for b in batch_sizes] + [
         ("train_step", b) for b in train_batch_sizes
     ]
+    assert set(report) == REPORT_KEYS
     for row in report["rows"]:
+        assert set(row) == ROW_KEYS
         assert row["median_s"] > 0 and row["min_s"] <= row["median_s"]
         assert row["peak_memory_bytes"] > 0
 
 
-def test_tensorflow_benchmark_writes_table_and_json(tmp_path, capsys):
-    out = tmp_path / "bench.json"
-    benchmark.main(["--backend=tensorflow", *TINY_ARGS, f"--json_out={out}"])
-    report = json.loads(out.read_text())
+def test_tensorflow_benchmark_writes_table_and_json(tmp_path):
+    result, report = _benchmark(tmp_path, "--backend=tensorflow", *TINY_ARGS, "--intra_op_threads=1",
+                                KERAS_BACKEND="tensorflow")
     assert report["backend"] == "tensorflow" and report["config"] == "tiny"
     _check(report, [1, 2], [1])
-    table = capsys.readouterr().out
-    assert "| inference | 2 |" in table and "| train_step | 1 |" in table
+    assert result.stdout.splitlines()[2:] == [table.TABLE_HEADER.splitlines()[0], table.TABLE_HEADER.splitlines()[1],
+                                              *[table.format_row(row) for row in report["rows"]]]
+    assert "| inference | 2 |" in result.stdout and "| train_step | 1 |" in result.stdout
+    # A line per row on stderr while measuring; none with --noprogress.
+    assert sum(line.startswith("| ") for line in result.stderr.splitlines()) == 3
 
 
 def test_jax_benchmark_runs_without_tensorflow(tmp_path):
@@ -42,15 +65,10 @@ def test_jax_benchmark_runs_without_tensorflow(tmp_path):
     shim.mkdir()
     # `import tensorflow` raises ImportError in the subprocess, as where it is not installed.
     (shim / "sitecustomize.py").write_text("import sys\nsys.modules['tensorflow'] = None\n")
-    out = tmp_path / "bench.json"
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=str(shim))
-    result = subprocess.run(
-        [sys.executable, "-m", "dic_tf.benchmark", "--backend=jax", "--config=tiny",
-         "--batch_sizes=1", "--train_batch_sizes=1", "--repeats=1", f"--json_out={out}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(out.read_text())
+    result, report = _benchmark(tmp_path, "--backend=jax", "--config=tiny", "--batch_sizes=1",
+                                "--train_batch_sizes=1", "--repeats=1", "--noprogress",
+                                KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=str(shim))
     assert report["backend"] == "jax" and report["jit"]
+    assert not any(line.startswith("| ") for line in result.stderr.splitlines())
     _check(report, [1], [1])
     assert "| train_step | 1 |" in result.stdout

@@ -13,7 +13,8 @@ from PIL import Image
 
 from dic_tf.data import augment, degradation, preparation, pydataset, sample
 from dic_tf.data.degradation import RealDegradation, degradation_rng
-from dic_tf.training.demo import prepare_demo_data
+from dic_tf.data.demo import prepare_demo_data
+from dic_tf.utils.resize import resize_bicubic
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRAWS = 300
@@ -29,7 +30,7 @@ LUMINANCE = np.array([
 def _face(seed=0):
     """A smooth random 128x128 face-sized image (uint8)."""
     noise = np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8)
-    return preparation.resize_bicubic(noise, 128)
+    return resize_bicubic(noise, 128)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,7 @@ def test_jpeg_quality_read_back_from_the_bytes(monkeypatch):
         return encoded[-1]
 
     degradation_encode = degradation.encode_jpeg
-    monkeypatch.setattr(degradation, "encode_jpeg", encode)
+    monkeypatch.setattr(degradation.operations, "encode_jpeg", encode)
     hr, config, drawn = _face(1), RealDegradation(), []
     for i in range(60):
         drawn += [r["quality"] for r in degradation.degrade(hr, 8, config, degradation_rng(0, 0, i))[1]

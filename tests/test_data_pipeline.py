@@ -11,6 +11,7 @@ import pytest
 from dic_tf.data import annotations, augment, preparation, pydataset, sample, synthetic
 from dic_tf.data import shards as records
 from dic_tf.models.dic_config import RGB_MEAN
+from dic_tf.utils.image_files import read_rgb
 
 tf = pytest.importorskip("tensorflow")
 from dic_tf.data import pipeline  # noqa: E402
@@ -80,7 +81,7 @@ def test_prepare_skip_bad_reports_the_count(prepared):
 
 
 def _reference(prepared, name):
-    image = preparation.load_image(os.path.join(prepared["images_dir"], name))
+    image = read_rgb(os.path.join(prepared["images_dir"], name))
     entry = prepared["info"][name]
     return preparation.prepare_example(image, entry["landmark"], tuple(entry["bbox"]))
 
@@ -182,6 +183,38 @@ def test_pydataset_works_without_tensorflow(prepared):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "('heatmaps', (2, 32, 32, 68))" in result.stdout and "('lr', (2, 16, 16, 3))" in result.stdout
+
+
+def test_training_batches_are_tf_data_here_and_the_pydataset_without_tensorflow(prepared, tmp_path):
+    """`inputs.training_batches` picks by backend; both inputs give the same batches across epochs."""
+    from dic_tf.data import inputs
+
+    kwargs = dict(augment=augment.HELEN, seed=5, epoch=0, skip_batches=1)
+    batches = inputs.training_batches(prepared["output_dir"], 2, keys=("lr", "hr", "heatmaps"), **kwargs)
+    assert isinstance(batches, tf.data.Dataset)
+    here = [{k: v.numpy() for k, v in b.items()} for b in batches.take(4)]
+    assert all(sorted(b) == ["heatmaps", "hr", "lr"] for b in here)
+    script = (
+        "import sys; sys.modules['tensorflow'] = None\n"
+        "import numpy as np\n"
+        "from dic_tf.data import augment, inputs\n"
+        f"data = inputs.training_batches({prepared['output_dir']!r}, 2, augment=augment.HELEN, seed=5, "
+        "epoch=0, skip_batches=1)\n"
+        "print(type(data).__name__)\n"
+        "batches = iter(data)\n"
+        f"np.savez({str(tmp_path / 'py.npz')!r}, "
+        "**{f'{k}{i}': v for i in range(4) for k, v in next(batches).items()})\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="numpy")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["FacePyDataset"]
+    there = np.load(tmp_path / "py.npz")
+    assert sorted(there.files) == sorted(f"{k}{i}" for i in range(4) for k in ("heatmaps", "hr", "landmarks", "lr"))
+    for i, batch in enumerate(here):  # batches 1, 2 of epoch 0, then 0, 1 of epoch 1
+        for key in ("lr", "hr"):
+            np.testing.assert_array_equal(batch[key], there[f"{key}{i}"], err_msg=f"{key} {i}")
+        np.testing.assert_allclose(batch["heatmaps"], there[f"heatmaps{i}"], rtol=0, atol=1e-30)
 
 
 def test_records_written_without_tensorflow_read_in_tensorflow(tmp_path):

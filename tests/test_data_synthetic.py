@@ -71,7 +71,7 @@ def test_write_faces_in_the_info_format(tmp_path):
 
 
 def test_demo_data_is_prepared_once_and_refuses_other_counts(tmp_path):
-    from dic_tf.training.demo import prepare_demo_data
+    from dic_tf.data.demo import prepare_demo_data
 
     root = str(tmp_path / "demo_data")
     train, val = prepare_demo_data(root, 4, 2)

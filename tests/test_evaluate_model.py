@@ -13,13 +13,15 @@ from PIL import Image
 from dic_tf import metrics
 from dic_tf.data import preparation, synthetic
 from dic_tf.evaluation.face_sets import load_test_set
-from dic_tf.evaluation.image_files import load_rgb
+from dic_tf.evaluation.folders import evaluate_folders
 from dic_tf.evaluation.landmark_detector import detect_landmarks, load_landmark_detector
-from dic_tf.evaluation.model_scoring import evaluate_model, upscale_bicubic
-from dic_tf.evaluation.predictors import KerasPredictor, SavedModelPredictor
-from dic_tf.inference import loading as inference
+from dic_tf.evaluation.model_scoring import evaluate_model
+from dic_tf.inference import KerasPredictor, SavedModelPredictor, load_dic
 from dic_tf.metrics import landmarks as landmark_metrics
 from dic_tf.models import saving
+from dic_tf.utils.image_files import read_rgb
+from dic_tf.utils.resize import upscale_bicubic
+from tests.exif_images import save_with_orientation
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_FACES, STEPS = 3, 3
@@ -88,15 +90,50 @@ def test_results_json_contract(run):
 def test_metrics_recomputed_from_written_pngs(run, demo):
     out, results, _ = run
     for name, entry in results["images"].items():
-        hr = load_rgb(demo / "hr" / name)
+        hr = read_rgb(demo / "hr" / name)
         for step in entry["steps"]:
-            sr = load_rgb(out / step["sr_file"])
+            sr = read_rgb(out / step["sr_file"])
             assert step["psnr"] == pytest.approx(metrics.psnr_y(sr, hr), abs=1e-9)
             assert step["ssim"] == pytest.approx(metrics.ssim_y(sr, hr), abs=1e-9)
-        final = load_rgb(out / entry["sr_file"])
-        np.testing.assert_array_equal(final, load_rgb(out / entry["steps"][-1]["sr_file"]))
+        final = read_rgb(out / entry["sr_file"])
+        np.testing.assert_array_equal(final, read_rgb(out / entry["steps"][-1]["sr_file"]))
         bicubic = upscale_bicubic(preparation.make_lr(hr), 8)
         assert entry["bicubic"]["psnr"] == pytest.approx(metrics.psnr_y(bicubic, hr), abs=1e-9)
+
+
+def test_exif_turned_faces_give_the_upright_faces_results(run, demo, tmp_path):
+    """evaluate.py reads every picture upright: EXIF-turned copies (orientations 3, 6, 8) score as the originals."""
+    out, upright, _ = run
+    names = sorted(upright["images"])
+    for folder, source in (("hr", demo / "hr"), ("sr", out / "sr")):
+        (tmp_path / folder).mkdir()
+        for name, orientation in zip(names, (6, 8, 3)):
+            save_with_orientation(tmp_path / folder / name, read_rgb(source / name), orientation)
+    # Model mode: the same test set, end to end through evaluate.py.
+    turned_set, _ = load_test_set(str(tmp_path / "hr"), annotations_path=str(demo / "info.json"))
+    for turned, item in zip(turned_set, load_test_set(str(demo / "hr"), annotations_path=str(demo / "info.json"))[0]):
+        np.testing.assert_array_equal(turned.hr, item.hr)
+        np.testing.assert_array_equal(turned.lr, item.lr)
+        np.testing.assert_array_equal(turned.landmarks, item.landmarks)
+    result = _run(
+        "evaluate.py", f"--pytorch_checkpoint={demo}/dic_tiny.npz", "--config=tiny",
+        f"--hr_dir={tmp_path / 'hr'}", f"--annotations={demo}/info.json", "--batch_size=2",
+        f"--output_dir={tmp_path / 'eval'}", "--noprogress",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    turned = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert sorted(turned["images"]) == names
+    for name in names:
+        a, b = turned["images"][name], upright["images"][name]
+        assert a["bicubic"] == b["bicubic"]
+        for step_a, step_b in zip(a["steps"], b["steps"]):  # TensorFlow's float32 rounding aside
+            for key in ("psnr", "ssim", "nme"):
+                assert step_a[key] == pytest.approx(step_b[key], abs=1e-5)
+        sr_a, sr_b = read_rgb(tmp_path / "eval" / a["sr_file"]), read_rgb(out / b["sr_file"])
+        assert np.abs(sr_a.astype(int) - sr_b).max() <= 1
+    # Folder mode: turned SR files against turned HR files.
+    folders = evaluate_folders(str(tmp_path / "sr"), str(tmp_path / "hr"), progress=False)
+    assert folders["images"] == evaluate_folders(str(out / "sr"), str(demo / "hr"), progress=False)["images"]
 
 
 def test_results_json_has_the_usual_mode(run):
@@ -219,8 +256,7 @@ def test_cli_reports_usage_and_missing_files(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(demo):
-    model, info = inference.load_dic(pytorch_checkpoint=str(demo / "dic_tiny.npz"),
-                                      config=_tiny_config())
+    model, info = load_dic(pytorch_checkpoint=str(demo / "dic_tiny.npz"), config=_tiny_config())
     return model
 
 
@@ -233,7 +269,7 @@ def _tiny_config():
 def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path):
     lr_dir = tmp_path / "lr"
     for name in os.listdir(demo / "hr"):
-        _write(lr_dir, name, preparation.make_lr(load_rgb(demo / "hr" / name)))
+        _write(lr_dir, name, preparation.make_lr(read_rgb(demo / "hr" / name)))
     made, _ = load_test_set(str(demo / "hr"))
     paired, _ = load_test_set(str(demo / "hr"), str(lr_dir))
     predictor = KerasPredictor(tiny)
@@ -251,7 +287,7 @@ def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path)
 
 def test_checkpoint_source_uses_dic_tf_checkpoint(tiny, monkeypatch):
     monkeypatch.setattr(saving, "load_model", lambda path: (tiny, tiny.config))
-    model, info = inference.load_dic(checkpoint="runs/ckpt")
+    model, info = load_dic(checkpoint="runs/ckpt")
     assert model is tiny and info["kind"] == "checkpoint" and info["config"]["num_steps"] == 3
 
 
@@ -348,9 +384,9 @@ def test_real_degradation_is_reproducible(degraded, demo):
     assert lr_a == _folder_bytes(folder / "b" / "lr")
     assert _scores(a) == _scores(b) and a["average"] == b["average"]
     for name in names:
-        lr = load_rgb(folder / "a" / "lr" / name)
+        lr = read_rgb(folder / "a" / "lr" / name)
         assert lr.shape == (16, 16, 3)
-        assert not np.array_equal(lr, preparation.make_lr(load_rgb(demo / "hr" / name)))
+        assert not np.array_equal(lr, preparation.make_lr(read_rgb(demo / "hr" / name)))
         assert a["images"][name]["lr_file"] is None
     assert "degradation 'real', seed 3" in stdout and str(folder / "a" / "lr") in stdout
 
@@ -394,8 +430,8 @@ def test_report_shows_the_degraded_lr(degraded):
     assert len(os.listdir(strips)) == NUM_FACES
     for strip_name in os.listdir(strips):
         name = strip_name.split("_", 1)[1]  # "<rank>_<stem>.png"
-        lr = load_rgb(folder / "a" / "lr" / name)
-        strip = load_rgb(strips / strip_name)
+        lr = read_rgb(folder / "a" / "lr" / name)
+        strip = read_rgb(strips / strip_name)
         np.testing.assert_array_equal(strip[30:158, :128], np.repeat(np.repeat(lr, 8, 0), 8, 1))
 
 
@@ -431,8 +467,8 @@ def test_bicubic_degradation_is_the_official_lr(run, demo, tmp_path):
     assert results["protocol"]["lr_source"] == {"kind": "bicubic",
                                                 "saved_lr_dir": str(tmp_path / "lr")}
     for name in results["images"]:
-        np.testing.assert_array_equal(load_rgb(tmp_path / "lr" / name),
-                                      preparation.make_lr(load_rgb(demo / "hr" / name)))
+        np.testing.assert_array_equal(read_rgb(tmp_path / "lr" / name),
+                                      preparation.make_lr(read_rgb(demo / "hr" / name)))
 
 
 def test_save_lr_faces_never_replaces_a_file(demo, tmp_path):

@@ -20,6 +20,7 @@ from dic_tf.cli.common_flags import config_from_flags, define_config_flags
 from dic_tf.convert import load_official_weights
 from dic_tf.export import exporter, rest, serving, tflite, warmup
 from dic_tf.metrics import landmarks as landmark_metrics
+from dic_tf.metrics.scoring import score_batch
 from dic_tf.models import build_dic
 from dic_tf.models.dic_config import RGB_MEAN, DICConfig
 from tests import reference
@@ -387,7 +388,7 @@ def test_tflite_variants_against_keras(fixture_model, tmp_path, record_error):
     fp32_error = float(np.max(np.abs(outputs["fp32"] - expected)))
     fp16_psnr = tflite.psnr(outputs["fp16"], outputs["fp32"])
     int8_psnr = tflite.psnr(outputs["dynamic_int8"], outputs["fp32"])
-    bicubic_psnr = tflite.psnr(exporter.bicubic_upscale(lr, 8), outputs["fp32"])
+    bicubic_psnr = tflite.psnr(exporter.bicubic_baseline(lr, 8), outputs["fp32"])
     record_error("tflite/fp32 vs keras (max abs)", fp32_error, 1e-4)
     print(f"sizes {sizes}; PSNR vs fp32: fp16 {fp16_psnr:.2f} dB, dynamic_int8 "
           f"{int8_psnr:.2f} dB, bicubic {bicubic_psnr:.2f} dB")
@@ -395,6 +396,15 @@ def test_tflite_variants_against_keras(fixture_model, tmp_path, record_error):
     assert fp16_psnr >= 45.0
     assert np.isfinite(int8_psnr) and int8_psnr > bicubic_psnr
     assert sizes["fp16"] < sizes["fp32"] and sizes["dynamic_int8"] < sizes["fp16"]
+
+
+def test_bicubic_baseline_is_evaluate_pys():
+    """The report's "bicubic" is what evaluate.py and validation score: Pillow bicubic of the 8-bit LR."""
+    lr = exporter.evaluation_inputs(16, count=2)
+    pixels = np.round(lr * 255.0).astype(np.uint8)
+    hr = np.zeros((2, 128, 128, 3), np.uint8)
+    scored = score_batch([hr], hr, pixels).bicubic
+    np.testing.assert_array_equal(exporter.bicubic_baseline(lr, 8), scored.astype(np.float32) / 255.0)
 
 
 def test_tflite_variant_names_are_checked():

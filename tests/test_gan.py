@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
+from dic_tf.data.demo import prepare_demo_data
 from dic_tf.models import build_dic, build_lightcnn, saving
 from dic_tf.training import checkpoints
-from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.gan import DICGANTask
 from dic_tf.training.pretrained_weights import load_feature_extractor
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from keras import ops
 
+from dic_tf.data.demo import prepare_demo_data
 from dic_tf.evaluation.landmark_detector import detect_landmarks, load_landmark_detector
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig, saving
-from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 from dic_tf.training.tasks import LandmarkTask
 from dic_tf.utils.image_space import pixels_to_model_space

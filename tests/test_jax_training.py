@@ -119,7 +119,7 @@ def test_jax_fit_gives_the_tensorflow_weights_after_20_steps(jax_fit, record_err
 def test_kill_9_during_jax_fit_then_the_same_command_reaches_the_same_weights(
         tmp_path, tmp_path_factory):
     pytest.importorskip("jax")
-    from dic_tf.training.demo import prepare_demo_data
+    from dic_tf.data.demo import prepare_demo_data
 
     data = prepare_demo_data(str(tmp_path_factory.mktemp("demo")), 12, 4)
     straight, resumed = kill_9_and_resume(tmp_path, data, steps=6, kill_at=3, backend="jax",

@@ -14,14 +14,16 @@ from dic_tf.layers import (
     FeedbackHourglass,
     GroupedResidualBlock,
     Hourglass,
+    HourglassStem,
     Linear1x1,
     ResidualBlock,
     StackedHourglass,
     bilinear_upsample,
     pixel_shuffle,
 )
-from dic_tf.layers.conv import LeakyReLU, PReLU, pads_like_same
-from dic_tf.layers.fusion import component_matrix
+from dic_tf.layers.activations import LeakyReLU, PReLU
+from dic_tf.layers.components import component_matrix
+from dic_tf.layers.conv_blocks import pads_like_same
 from dic_tf.layers.preprocessing import FaceImageConverter
 from dic_tf.models import DIC, build_dic
 from dic_tf.models.dic_config import DICConfig
@@ -46,12 +48,16 @@ LAYER_CASES = [
     (ResidualBlock, dict(filters=8, use_batch_norm=True), _x(2, 4, 4, 3), (2, 4, 4, 8)),
     (Linear1x1, dict(filters=8), _x(2, 4, 4, 3), (2, 4, 4, 8)),
     (Hourglass, dict(depth=2, filters=4), _x(2, 4, 4, 4), (2, 4, 4, 4)),
+    (HourglassStem, dict(filters=8, use_batch_norm=True), _x(2, 16, 16, 3), (2, 4, 4, 8)),
     (FeedbackHourglass, dict(num_features=4, num_keypoints=5), _x(2, 64, 64, 3),
      ((2, 16, 16, 5), (2, 16, 16, 4))),
     (StackedHourglass, dict(num_features=4, num_stacks=1, num_keypoints=5), _x(2, 64, 64, 3),
      (2, 16, 16, 5)),
     (FaceImageConverter, dict(value_range="pixels"), (_x(2, 4, 4, 3) * 255).astype("uint8"),
      (2, 4, 4, 3)),
+    (PReLU, dict(alpha_initializer=keras.initializers.Constant(0.2), shared_axes=[1, 2]),
+     _x(2, 4, 4, 3) - 0.5, (2, 4, 4, 3)),
+    (LeakyReLU, dict(negative_slope=0.2), _x(2, 4, 4, 3) - 0.5, (2, 4, 4, 3)),
 ]
 
 

@@ -10,11 +10,14 @@ import pytest
 from PIL import Image
 
 from dic_tf.data import annotations, preparation
-from dic_tf.inference import loading as inference
+from dic_tf.inference import KerasPredictor, Prediction, SavedModelPredictor, load_dic
 from dic_tf.models import build_dic
 from dic_tf.models.dic_config import DICConfig
-from dic_tf.photos import alignment, batch, detection, paste, photo, reading, template
+from dic_tf.photos import alignment, batch, detection, paste, photo, template
 from dic_tf.training import checkpoints
+from dic_tf.utils import image_files
+from dic_tf.utils.resize import resize_bicubic, upscale_bicubic
+from tests.exif_images import save_with_orientation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "photos")
@@ -140,7 +143,7 @@ def test_every_pasted_face_is_found(group, faces):
 def test_paste_back_round_trip_changes_the_face_by_under_one_grey_level(group, faces):
     """Identity "model": the face bicubic-upsampled into the crop; then pasted and downsampled again."""
     image, _ = group
-    plain = paste.upscale_photo(image, 8)
+    plain = upscale_bicubic(image, 8)
     for face in faces:
         transform, _, _, _ = photo.face_lr(image, face, 16)
         canvas = plain.copy()
@@ -162,8 +165,9 @@ class _LandmarkEcho:
         points = np.zeros((68, 2))
         centres = template.template(128)
         points[36:42], points[42:48], points[30], points[48], points[54] = centres
-        sr = [preparation.resize_bicubic(np.round(face * 255).astype(np.uint8), 128) for face in lr]
-        return {"sr": np.stack(sr) / 255.0, "landmarks": np.repeat(points[None], len(lr), axis=0)}
+        sr = np.stack([resize_bicubic(face, 128) for face in lr])
+        return Prediction(sr=[sr], heatmaps=[np.zeros((len(lr), 32, 32, 68), np.float32)],
+                          landmarks=[np.repeat(points[None], len(lr), axis=0)], attention=[None])
 
 
 def test_faces_are_aligned_flagged_and_their_landmarks_mapped_back(group, faces):
@@ -173,7 +177,7 @@ def test_faces_are_aligned_flagged_and_their_landmarks_mapped_back(group, faces)
     for result in results:
         hr = alignment.align_face(image, result.transform, 128)
         np.testing.assert_array_equal(result.lr, preparation.make_lr(hr))
-        np.testing.assert_array_equal(result.bicubic, preparation.resize_bicubic(result.lr, 128))
+        np.testing.assert_array_equal(result.bicubic, resize_bicubic(result.lr, 128))
         np.testing.assert_array_equal(result.sr, result.bicubic)
         assert result.landmarks_steps.shape == (1, 68, 2)
         # The model's template points go back to the detected points, up to the 5-point fit's
@@ -201,19 +205,18 @@ def official_tiny(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "dic_tiny.npz"
     arrays, meta = reference.load("dic_tiny")
     np.savez(path, **reference.state_dict(arrays, meta["spec"]))
-    model, _ = inference.load_dic(pytorch_checkpoint=str(path), config=DICConfig.tiny())
+    model, _ = load_dic(pytorch_checkpoint=str(path), config=DICConfig.tiny())
     return model, path
 
 
 def test_keras_model_gives_every_step_landmarks(group, faces, official_tiny):
     model, _ = official_tiny
-    _, results = photo.super_resolve_photo(group[0], faces[:2], inference.KerasPredictor(model), 16)
-    lr = np.stack([result.lr for result in results]) / 255.0
-    expected = inference.KerasPredictor(model)(lr.astype(np.float32))
+    _, results = photo.super_resolve_photo(group[0], faces[:2], KerasPredictor(model), 16)
+    expected = KerasPredictor(model)(np.stack([result.lr for result in results]))
     for i, result in enumerate(results):
         assert result.landmarks_steps.shape == (model.config.num_steps, 68, 2)
-        assert np.abs(result.sr.astype(int) - inference.to_uint8(expected["sr"][i])).max() <= 1
-        final = alignment.apply(alignment.invert(result.transform), expected["landmarks"][i])
+        assert np.abs(result.sr.astype(int) - expected.sr[-1][i]).max() <= 1
+        final = alignment.apply(alignment.invert(result.transform), expected.landmarks[-1][i])
         np.testing.assert_allclose(result.landmarks_steps[-1], final, atol=1e-4)
 
 
@@ -270,14 +273,34 @@ def test_reading_bad_and_unusual_inputs(group, tmp_path):
     _save_variants(image, tmp_path)
     gray = np.asarray(Image.fromarray(image).convert("L"))
     for name in ("gray.png", "gray16.png"):
-        np.testing.assert_array_equal(reading.read_photo(str(tmp_path / name)), np.repeat(gray[..., None], 3, -1))
-    cmyk = reading.read_photo(str(tmp_path / "cmyk.jpg")).astype(int)
+        np.testing.assert_array_equal(image_files.read_rgb(str(tmp_path / name)), np.repeat(gray[..., None], 3, -1))
+    cmyk = image_files.read_rgb(str(tmp_path / "cmyk.jpg")).astype(int)
     assert cmyk.shape == image.shape and np.abs(cmyk - image).mean() < 3
-    upright = reading.read_photo(str(tmp_path / "rotated.jpg")).astype(int)
+    upright = image_files.read_rgb(str(tmp_path / "rotated.jpg")).astype(int)
     assert upright.shape == image.shape and np.abs(upright - image).mean() < 3
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
-    with pytest.raises(reading.PhotoError, match="broken.jpg: not a readable image"):
-        reading.read_photo(str(tmp_path / "broken.jpg"))
+    with pytest.raises(image_files.ImageReadError, match="broken.jpg: not a readable image"):
+        image_files.read_rgb(str(tmp_path / "broken.jpg"))
+
+
+def test_an_exif_turned_photo_gives_the_upright_photos_results(group, detector, official_tiny, tmp_path):
+    """`predict.py --photos` reads photos upright: an EXIF-turned copy gives the same faces and files."""
+    model, _ = official_tiny
+    Image.fromarray(group[0]).save(tmp_path / "photo.png")
+    turned = tmp_path / "turned"
+    turned.mkdir()
+    save_with_orientation(turned / "photo.png", group[0], 6)
+    assert Image.open(turned / "photo.png").size == (96, 200)  # stored turned
+    reports, predictor = {}, KerasPredictor(model)
+    for name, path in (("upright", tmp_path / "photo.png"), ("turned", turned / "photo.png")):
+        report = batch.super_resolve_photos([str(path)], predictor, str(tmp_path / "out" / name), detector)
+        reports[name] = report["photos"]["photo.png"]
+    assert len(reports["upright"]["faces"]) == len(PASTED)
+    assert reports["turned"] == reports["upright"]
+    out = tmp_path / "out"
+    assert sorted(os.listdir(out / "turned")) == sorted(os.listdir(out / "upright"))
+    for name in os.listdir(out / "upright"):
+        assert (out / "turned" / name).read_bytes() == (out / "upright" / name).read_bytes(), name
 
 
 def _huge_png_header(path, side=10_000):
@@ -295,8 +318,8 @@ def _huge_png_header(path, side=10_000):
 
 def test_a_10000_px_photo_is_refused_before_decoding(tmp_path):
     _huge_png_header(tmp_path / "huge.png")
-    with pytest.raises(reading.PhotoError, match=r"huge.png: 10000x10000 pixels \(100.0 MP\).*downscale"):
-        reading.read_photo(str(tmp_path / "huge.png"))
+    with pytest.raises(image_files.ImageReadError, match=r"huge.png: 10000x10000 pixels \(100.0 MP\).*downscale"):
+        image_files.read_rgb(str(tmp_path / "huge.png"), batch.MAX_PIXELS)
 
 
 def _predict(*args):
@@ -356,8 +379,8 @@ def test_saved_model_and_official_weights_give_the_same_faces(group, detector, o
     signatures = {"serving_default": module.serve.get_concrete_function()}
     tf.saved_model.save(module, str(tmp_path / "saved"), signatures=signatures)
     entries = {}
-    for source, predictor in {"saved_model": inference.SavedModelPredictor(str(tmp_path / "saved")),
-                              "pytorch": inference.KerasPredictor(model)}.items():
+    for source, predictor in {"saved_model": SavedModelPredictor(str(tmp_path / "saved")),
+                              "pytorch": KerasPredictor(model)}.items():
         report = batch.super_resolve_photos([str(tmp_path / "group.png")], predictor, str(tmp_path / source), detector)
         entries[source] = report["photos"]["group.png"]["faces"]
     assert [len(face["landmarks_steps"]) for face in entries["saved_model"]] == [1] * len(PASTED)

@@ -10,10 +10,13 @@ import pytest
 from PIL import Image
 
 from dic_tf.export import exporter
-from dic_tf.inference import loading as inference
+from dic_tf.inference import KerasPredictor, SavedModelPredictor
 from dic_tf.models import build_dic, saving
 from dic_tf.models.dic_config import DICConfig
 from dic_tf.training import checkpoints
+from dic_tf.utils import image_files
+from dic_tf.utils.resize import resize_bicubic
+from tests.exif_images import save_with_orientation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,17 +46,9 @@ def faces(tmp_path_factory):
     return folder
 
 
-def test_to_lr_uses_pillow_bicubic_only_when_needed():
-    image = np.random.default_rng(1).integers(0, 256, (24, 20, 3), dtype=np.uint8)
-    expected = np.asarray(Image.fromarray(image).resize((16, 16), Image.BICUBIC)) / 255.0
-    np.testing.assert_allclose(inference.to_lr(image, 16), expected, atol=1e-7)
-    small = image[:16, :16]
-    np.testing.assert_allclose(inference.to_lr(small, 16), small / 255.0, atol=1e-7)
-
-
 def test_read_rgb_names_unreadable_file(faces):
-    with pytest.raises(inference.ImageReadError, match="broken.png"):
-        inference.read_rgb(str(faces / "broken.png"))
+    with pytest.raises(image_files.ImageReadError, match="broken.png"):
+        image_files.read_rgb(str(faces / "broken.png"))
 
 
 @pytest.mark.slow
@@ -73,10 +68,10 @@ def test_folder_from_saved_model_with_landmarks(model, faces, tmp_path):
     assert np.asarray(points["b.jpg"]["landmarks"]).shape == (68, 2)
     sr = np.asarray(Image.open(out / "b.png"))
     assert sr.shape == (128, 128, 3)
-    lr = inference.to_lr(inference.read_rgb(str(faces / "b.jpg")), 16)
-    expected = inference.SavedModelPredictor(report["path"])(lr[None])
-    np.testing.assert_array_equal(sr, inference.to_uint8(expected["sr"][0]))
-    np.testing.assert_array_equal(points["b.jpg"]["landmarks"], expected["landmarks"][0])
+    lr = resize_bicubic(image_files.read_rgb(str(faces / "b.jpg")), 16)
+    expected = SavedModelPredictor(report["path"])(lr[None])
+    np.testing.assert_array_equal(sr, expected.sr[-1][0])
+    np.testing.assert_array_equal(points["b.jpg"]["landmarks"], expected.landmarks[-1][0])
 
 
 def test_single_image_from_training_checkpoint(model, faces, tmp_path):
@@ -88,9 +83,9 @@ def test_single_image_from_training_checkpoint(model, faces, tmp_path):
     result = _predict(f"--checkpoint={path}", f"--input={faces / 'a.png'}", f"--output_dir={out}")
     assert result.returncode == 0, result.stderr[-3000:]
     sr = np.asarray(Image.open(out / "a.png"))
-    lr = inference.to_lr(inference.read_rgb(str(faces / "a.png")), 16)
-    expected = inference.KerasPredictor(model)(lr[None])["sr"][0]
-    assert np.max(np.abs(sr.astype(int) - inference.to_uint8(expected).astype(int))) <= 1
+    lr = image_files.read_rgb(str(faces / "a.png"))
+    expected = KerasPredictor(model)(lr[None]).sr[-1][0]
+    assert np.max(np.abs(sr.astype(int) - expected.astype(int))) <= 1
 
 
 def test_nothing_processed_exits_non_zero(model, tmp_path):
@@ -149,10 +144,10 @@ def test_distinct_inputs_get_distinct_outputs(tiny_checkpoint, tmp_path):
     assert index["b.png"]["overlay_file"] == "landmarks/b.png"
     assert oct(os.stat(out / "landmarks.json").st_mode & 0o777) == oct(0o666 & ~_umask())
     # Each SR file is the SR of its own input (a.png and a.jpg differ).
-    lr = inference.to_lr(inference.read_rgb(str(faces / "a.jpg")), 16)
-    expected = inference.KerasPredictor(saving.load_model(tiny_checkpoint)[0])(lr[None])
+    lr = image_files.read_rgb(str(faces / "a.jpg"))
+    expected = KerasPredictor(saving.load_model(tiny_checkpoint)[0])(lr[None])
     sr = np.asarray(Image.open(out / "a.jpg.png")).astype(int)
-    assert np.max(np.abs(sr - inference.to_uint8(expected["sr"][0]))) <= 1
+    assert np.max(np.abs(sr - expected.sr[-1][0])) <= 1
     assert not np.array_equal(sr, np.asarray(Image.open(out / "a.png.png")))
 
 
@@ -160,6 +155,26 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_exif_turned_inputs_give_the_upright_inputs_results(tiny_checkpoint, tmp_path):
+    """A phone picture stored turned (EXIF orientation 6 or 8, or mirrored: 5) is super-resolved upright."""
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    upright = np.random.default_rng(4).integers(0, 256, (24, 20, 3), dtype=np.uint8)  # resized to 16x16
+    Image.fromarray(upright).save(faces / "upright.png")
+    for orientation in (5, 6, 8):
+        save_with_orientation(faces / f"turned{orientation}.png", upright, orientation)
+    out = tmp_path / "out"
+    result = _predict(f"--checkpoint={tiny_checkpoint}", f"--input={faces}", f"--output_dir={out}", "--landmarks")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / "landmarks.json") as f:
+        points = json.load(f)
+    for orientation in (5, 6, 8):
+        name = f"turned{orientation}.png"
+        assert (out / name).read_bytes() == (out / "upright.png").read_bytes()
+        assert (out / "landmarks" / name).read_bytes() == (out / "landmarks" / "upright.png").read_bytes()
+        assert points[name]["landmarks"] == points["upright.png"]["landmarks"]
 
 
 @pytest.mark.parametrize("flags", [[], ["--overwrite"]])
@@ -190,7 +205,7 @@ def test_earlier_outputs_are_replaced_only_with_overwrite(tiny_checkpoint, faces
 
 
 def test_output_names():
-    assert inference.output_names(["x/a.png", "x/a.jpg", "x/b.jpg"]) == [
+    assert image_files.output_names(["x/a.png", "x/a.jpg", "x/b.jpg"]) == [
         "a.png.png", "a.jpg.png", "b.png"]
     with pytest.raises(ValueError, match="a.jpg.png"):
-        inference.output_names(["x/a.png", "x/a.jpg", "x/a.jpg.png"])
+        image_files.output_names(["x/a.png", "x/a.jpg", "x/a.jpg.png"])

@@ -35,7 +35,7 @@ def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():
 def test_flagfiles_parse(flagfile):
     """Every flagfile names existing train.py flags with valid values (its degradation too)."""
     script = (
-        "import sys, train; from absl import flags; from dic_tf.flags import degradation_from_flags; "
+        "import sys, train; from absl import flags; from dic_tf.cli.common_flags import degradation_from_flags; "
         f"flags.FLAGS(['train.py', '--flagfile=configs/{flagfile}']); "
         "degradation_from_flags(flags.FLAGS); print('ok')"
     )
@@ -46,9 +46,9 @@ def test_flagfiles_parse(flagfile):
 
 def test_train_from_python_example_runs(tmp_path, monkeypatch):
     """The README's compile/fit example, on a small demo set and fewer steps."""
+    from dic_tf.data.demo import prepare_demo_data
     from dic_tf.models import build_dic
     from dic_tf.models.dic_config import DICConfig
-    from dic_tf.training.demo import prepare_demo_data
 
     text = (ROOT / "README.md").read_text()
     section = text[text.index("### Train from Python"):]

@@ -17,10 +17,10 @@ import tensorflow as tf
 from keras import ops
 
 from dic_tf.data.degradation import RealDegradation
+from dic_tf.data.demo import prepare_demo_data
 from dic_tf.models import DIC, build_dic, saving
 from dic_tf.training import checkpoints
 from dic_tf.training.callbacks import DivergenceError
-from dic_tf.training.demo import prepare_demo_data
 from dic_tf.training.losses import dic_losses
 from dic_tf.training.optimizer import FusedAdam, GroupedAdam, guarded_optimizer
 from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
@@ -130,7 +130,8 @@ def test_one_fit_step_equals_a_gradient_tape_step(record_error):
 # C++ log on, in a child process: Grappler reports a failed optimizer there.
 _LOGGED_STEP = """
 import numpy as np
-from dic_tf.benchmark.measure import fit_step, random_batch
+from dic_tf.benchmark.rows import random_batch
+from dic_tf.benchmark.runners import fit_step
 from dic_tf.models import build_dic
 from tests.fit_data import MICRO
 fit_step(build_dic(MICRO), random_batch(MICRO, 2, np.random.default_rng(0)), jit=False)()
@@ -141,7 +142,7 @@ print("STEP DONE")
 def test_grappler_optimizes_the_training_step_without_failing():
     """The remapper failed on every DIC training graph with Keras' LeakyReLU
     ("remapper failed: ... LeakyReluGrad exist for missing node") and then kept
-    none of its fusions; `dic_tf.layers.conv.LeakyReLU` avoids it."""
+    none of its fusions; `dic_tf.layers.activations.LeakyReLU` avoids it."""
     result = subprocess.run([sys.executable, "-c", _LOGGED_STEP], capture_output=True,
                             text=True, cwd=ROOT, timeout=600,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0"))
@@ -372,7 +373,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(saving.np, "savez", explode)
+    monkeypatch.setattr(checkpoints.np, "savez", explode)
     with pytest.raises(OSError):
         checkpoints.save_checkpoint(directory, 2, task.network, optimizers, {"config": {}})
     assert saving.latest_checkpoint(directory) == good
@@ -480,17 +481,17 @@ class _Strategy:
 
 
 def test_only_the_chief_writes(tmp_path, demo_data, monkeypatch):
-    from dic_tf.training import run as run_lib
+    from dic_tf.training import distribution
 
     workers = {"worker": ["a:1", "b:2"]}
     with_chief = dict(workers, chief=["c:3"])
-    assert run_lib.is_chief(None) and run_lib.is_chief(tf.distribute.get_strategy())
-    assert run_lib.is_chief(_Strategy(_Resolver("worker", 0, workers)))
-    assert not run_lib.is_chief(_Strategy(_Resolver("worker", 1, workers)))
-    assert not run_lib.is_chief(_Strategy(_Resolver("worker", 0, with_chief)))
-    assert run_lib.is_chief(_Strategy(_Resolver("chief", 0, with_chief)))
+    assert distribution.is_chief(None) and distribution.is_chief(tf.distribute.get_strategy())
+    assert distribution.is_chief(_Strategy(_Resolver("worker", 0, workers)))
+    assert not distribution.is_chief(_Strategy(_Resolver("worker", 1, workers)))
+    assert not distribution.is_chief(_Strategy(_Resolver("worker", 0, with_chief)))
+    assert distribution.is_chief(_Strategy(_Resolver("chief", 0, with_chief)))
 
-    monkeypatch.setattr(run_lib, "is_chief", lambda strategy: False)
+    monkeypatch.setattr(distribution, "is_chief", lambda strategy: False)
     worker = _run(tmp_path / "worker", demo_data, 2)
     worker.train()
     assert worker.step == 2

@@ -11,9 +11,7 @@ from dic_tf import metrics
 from dic_tf.data.pydataset import ArraySource, FacePyDataset
 from dic_tf.evaluation.face_sets import load_test_set
 from dic_tf.evaluation.model_scoring import evaluate_model
-from dic_tf.evaluation.predictors import KerasPredictor
-from dic_tf.inference import loading as inference
-from dic_tf.inference.function import InferenceFunction
+from dic_tf.inference import InferenceFunction, KerasPredictor, load_dic
 from dic_tf.models.dic_config import DICConfig
 from dic_tf.training.tasks import DICTask
 
@@ -28,8 +26,7 @@ def demo(tmp_path_factory):
         [sys.executable, os.path.join(REPO, "scripts/make_demo_data.py"), f"--output_dir={folder}",
          f"--num_faces={NUM_FACES}"], capture_output=True, text=True, cwd=REPO, timeout=180)
     assert result.returncode == 0, result.stderr
-    model, _ = inference.load_dic(pytorch_checkpoint=str(folder / "dic_tiny.npz"),
-                                  config=DICConfig.tiny())
+    model, _ = load_dic(pytorch_checkpoint=str(folder / "dic_tiny.npz"), config=DICConfig.tiny())
     return folder, model
 
 
@@ -102,7 +99,7 @@ def test_two_compilations_of_the_x8_network_give_the_same_bits():
 
     With the HR transitions as a sum of per-part convolutions, Grappler's graph
     rewrites gave two traces of the same x8 weights outputs up to 4e-5 apart
-    (docs/performance.md); the tiny model never showed it.
+    (docs/performance_log.md); the tiny model never showed it.
     """
     import keras
 

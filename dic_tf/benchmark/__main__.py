@@ -1,6 +1,6 @@
-"""`python -m dic_tf.benchmark`: see `dic_tf.benchmark.measure`."""
+"""`python -m dic_tf.benchmark`: the program is `dic_tf.cli.benchmark`."""
 
-from dic_tf.benchmark.measure import main
+from dic_tf.cli.benchmark import main
 
 if __name__ == "__main__":
     main()

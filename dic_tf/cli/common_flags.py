@@ -1,22 +1,46 @@
-"""absl flags shared by the entry points: `DICConfig` (train.py, export.py,
-predict.py) and the LR degradation (train.py, evaluate.py).
+"""The absl flags the entry points share, each defined and checked here once.
 
-`define_config_flags()` defines `--config=x8|tiny` (the preset) and one flag
-per `DICConfig` field, with the field's name. A field flag left unset keeps
-the preset's value, so `--config=tiny --num_steps=2` is the tiny model with
-two steps. Flagfiles (`--flagfile=configs/x.cfg`) work as for any absl flag.
-`degradation_from_flags()` reads `--degradation` and `--degradation_params`.
+* `define_common_flags()`: `--progress`/`--noprogress` and the TensorFlow
+  thread pools `--inter_op_threads`, `--intra_op_threads`; every program
+  defines them, `dic_tf.cli.runner` applies the threads.
+* `define_config_flags()`: `--config=x8|tiny` (the preset) and one flag per
+  `DICConfig` field, with the field's name. A field flag left unset keeps the
+  preset's value, so `--config=tiny --num_steps=2` is the tiny model with two
+  steps (train.py, and the official checkpoints of evaluate.py, export.py,
+  predict.py).
+* `define_model_source_flags()`: `--checkpoint`, `--saved_model`,
+  `--pytorch_checkpoint`, each program choosing those it accepts;
+  `model_source_from_flags()` checks them.
+* `define_degradation_flags()`: `--degradation`, `--degradation_params`
+  (train.py, evaluate.py); `degradation_from_flags()` reads them.
+
+Flagfiles (`--flagfile=configs/x.cfg`) work as for any absl flag. A bad
+value raises `app.UsageError` naming the flag: one line on stderr through
+`dic_tf.cli.runner`.
+
+Example:
+    define_common_flags()
+    define_config_flags()
+    define_model_source_flags(("checkpoint", "pytorch_checkpoint"))
+    ...
+    source = model_source_from_flags(("checkpoint", "pytorch_checkpoint"))  # after parsing
 """
 
 import dataclasses
+import os
+import sys
 
 from absl import app, flags
 
+from dic_tf.data.degradation import DEGRADATIONS, RealDegradation
+from dic_tf.models import saving
 from dic_tf.models.dic_config import DICConfig
+from dic_tf.training import distribution
 
-PRESETS = {"x8": DICConfig.x8, "tiny": DICConfig.tiny}
+FLAGS = flags.FLAGS
+PRESETS = {"x8": DICConfig.x8, "x4": DICConfig.x4, "x2": DICConfig.x2, "tiny": DICConfig.tiny}
 _HELP = {
-    "scale": "Super-resolution factor (only 8 is defined by DIC).",
+    "scale": "Super-resolution factor: 8 (the paper's, 16x16 -> 128x128), 4 (32x32 LR) or 2 (64x64 LR).",
     "num_features": "Channels of the SR branch feature maps.",
     "num_steps": "SR/landmark collaboration steps.",
     "num_groups": "Up/down projection groups per feedback block.",
@@ -25,9 +49,59 @@ _HELP = {
     "num_fusion_blocks": "Grouped residual blocks in the attentive fusion.",
     "detach_attention": "Stop the SR loss gradient through the attention.",
 }
+# The environment variables TensorFlow sizes its thread pools by when its runtime starts.
+THREAD_ENV = {"inter_op_threads": "TF_NUM_INTEROP_THREADS", "intra_op_threads": "TF_NUM_INTRAOP_THREADS"}
+MODEL_SOURCES = ("checkpoint", "saved_model", "pytorch_checkpoint")
+_SOURCE_HELP = {
+    "checkpoint": "One of our training runs: a run folder (loads its latest checkpoint), <run>/best "
+                  "(loads the run's best checkpoint, named by checkpoints/best.json) or one checkpoint "
+                  "folder (<run>/checkpoints/ckpt-<step>, loads that one); its own DICConfig is used.",
+    "saved_model": "An export of export.py: a base path (loads its highest version) or one version "
+                   "folder (its serving_default signature).",
+    "pytorch_checkpoint": "An official DIC checkpoint (.pth, or .npz keyed by PyTorch names); "
+                          "--config and the field flags give its architecture.",
+}
 
 
-def define_config_flags(flag_values=flags.FLAGS):
+def define_common_flags(flag_values=FLAGS):
+    """Defines `--progress` and the thread flags, which every entry point takes.
+
+    Example:
+        define_common_flags()  # --progress/--noprogress, --inter_op_threads, --intra_op_threads
+    """
+    flags.DEFINE_boolean("progress", True, "Show progress bars (on a terminal only; --noprogress: "
+                         "never).", flag_values=flag_values)
+    for name, env in THREAD_ENV.items():
+        kind = name.split("_")[0]
+        flags.DEFINE_integer(name, None, f"TensorFlow's {kind}-op thread pool size (default: ${env}, "
+                             "else TensorFlow's choice from the core count); not on the JAX backend.", lower_bound=1,
+                             flag_values=flag_values)
+
+
+def show_progress(flag_values=FLAGS):
+    """Whether to draw a progress bar: `--progress` and stderr a terminal (no bar flooding a log)."""
+    return flag_values.progress and sys.stderr.isatty()
+
+
+def apply_thread_flags(flag_values=FLAGS):
+    """Sizes TensorFlow's thread pools by the thread flags given, before its runtime starts.
+
+    Sets `TF_NUM_INTEROP_THREADS` / `TF_NUM_INTRAOP_THREADS`, which TensorFlow
+    reads at its first op, in this process and in those it starts (the
+    benchmark's rows). Another Keras backend has no such pools and refuses
+    the flags (`distribution.require_backend`: one line naming the flag).
+
+    Example:
+        apply_thread_flags()  # after the flags are parsed
+    """
+    given = [name for name in THREAD_ENV if flag_values[name].value is not None]
+    if given:
+        distribution.require_backend(f"--{given[0]} (the size of TensorFlow's thread pools)")
+    for name in given:
+        os.environ[THREAD_ENV[name]] = str(flag_values[name].value)
+
+
+def define_config_flags(flag_values=FLAGS):
     """Defines `--config` and one flag per `DICConfig` field (default: preset value).
 
     Example:
@@ -47,7 +121,7 @@ def define_config_flags(flag_values=flags.FLAGS):
             raise TypeError(f"DICConfig.{field.name} has type {field.type}; no flag type for it.")
 
 
-def config_from_flags(flag_values=flags.FLAGS):
+def config_from_flags(flag_values=FLAGS):
     """The `DICConfig` of the `--config` preset with every set field flag applied.
 
     Example:
@@ -62,12 +136,104 @@ def config_from_flags(flag_values=flags.FLAGS):
     return dataclasses.replace(config, **overrides)
 
 
-def degradation_from_flags(flag_values=flags.FLAGS):
+def given_config_flags(exclude=(), flag_values=FLAGS):
+    """The `--config`/DICConfig field flags the user gave (command line or flagfile).
+
+    Example:
+        given_config_flags(exclude=("scale",))  # ["config", "num_steps"]
+    """
+    names = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
+    return [name for name in names if name not in exclude and flag_values[name].present]
+
+
+def define_model_source_flags(sources=MODEL_SOURCES, scope="", flag_values=FLAGS):
+    """Defines the model-source flags `sources` (names among `MODEL_SOURCES`).
+
+    Args:
+        sources: the sources the program accepts.
+        scope: prefix of their help texts, e.g. "Model mode: ".
+
+    Example:
+        define_model_source_flags(("checkpoint", "pytorch_checkpoint"))  # export.py's
+    """
+    for name in sources:
+        flags.DEFINE_string(name, None, scope + _SOURCE_HELP[name], flag_values=flag_values)
+
+
+def _one_of(names):
+    names = [f"--{name}" for name in names]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def model_source_from_flags(sources=MODEL_SOURCES, others=(), config_exclude=(), flag_values=FLAGS):
+    """Checks the model-source flags; returns the name of the one given.
+
+    Exactly one of `sources` and `others` (other flags that replace a model,
+    such as evaluate.py's `--sr_dir`, whose path the program checks) must be
+    given, and a model source must exist; `--pytorch_checkpoint` alone takes
+    the config flags (but `config_exclude`, which have another use too), and
+    they must make a valid `DICConfig`.
+
+    Args:
+        sources: the model-source flags the program defined.
+        others: flags the program accepts instead of a model; their paths are not checked here.
+        config_exclude: config flags allowed without `--pytorch_checkpoint`.
+
+    Returns:
+        the flag name given: one of `sources`, or of `others`.
+
+    Example:
+        source = model_source_from_flags()  # "saved_model"
+    """
+    chosen = [name for name in tuple(others) + tuple(sources) if flag_values[name].value]
+    if len(chosen) != 1:
+        got = ", ".join(f"--{name}" for name in chosen) or "none"
+        raise app.UsageError(f"Give exactly one of {_one_of(tuple(others) + tuple(sources))}; got {got}.")
+    source = chosen[0]
+    path = flag_values[source].value
+    if source == "pytorch_checkpoint" and not os.path.isfile(path):
+        raise app.UsageError(f"--{source}={path}: no such file.")
+    folder = saving.split_best(path)[0] if source == "checkpoint" else path
+    if source in ("checkpoint", "saved_model") and not os.path.isdir(folder):
+        raise app.UsageError(f"--{source}={path}: no such folder.")
+    config_given = given_config_flags(config_exclude, flag_values)
+    if source != "pytorch_checkpoint" and config_given:
+        raise app.UsageError(
+            f"--{config_given[0]} describes an official checkpoint's architecture "
+            f"(--pytorch_checkpoint); --{source} does not use it."
+        )
+    if source == "pytorch_checkpoint":
+        config_from_flags(flag_values)  # DICConfig checks its fields
+    return source
+
+
+def define_degradation_flags(scope="", flag_values=FLAGS):
+    """Defines `--degradation` (`DEGRADATIONS`) and `--degradation_params`.
+
+    Args:
+        scope: prefix of their help texts: where the program makes LR faces.
+
+    Example:
+        define_degradation_flags("dic, dicgan: ")  # train.py's
+    """
+    flags.DEFINE_enum(
+        "degradation", "bicubic", list(DEGRADATIONS),
+        scope + "how the LR is made from each HR face: 'bicubic' (the paper's Pillow bicubic, "
+        "the official preparation) or 'real' (Real-ESRGAN's high-order degradation with BSRGAN's "
+        "shuffle, seeded; docs/degradation.md).", flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "degradation_params", None, scope + "with --degradation=real: overrides of its fields, "
+        "e.g. 'jpeg_range=40:90,gaussian_noise_prob=0.3' (docs/degradation.md).",
+        flag_values=flag_values,
+    )
+
+
+def degradation_from_flags(flag_values=FLAGS):
     """The `RealDegradation` of `--degradation=real` with `--degradation_params`, else None.
 
     `--degradation_params` with another `--degradation`, or a field it cannot
-    parse, raises `app.UsageError` naming the flag. The degradation module
-    (numpy, OpenCV) is imported only for `--degradation=real`.
+    parse, raises `app.UsageError` naming the flag.
 
     Example:
         degradation = degradation_from_flags()  # None for --degradation=bicubic
@@ -77,8 +243,6 @@ def degradation_from_flags(flag_values=flags.FLAGS):
         if params is not None:
             raise app.UsageError("--degradation_params applies to --degradation=real only.")
         return None
-    from dic_tf.data.degradation import RealDegradation
-
     try:
         return RealDegradation.from_overrides(params)
     except ValueError as error:

@@ -37,15 +37,13 @@ needed). See `dic_tf/evaluation/folders.py` and `dic_tf/evaluation/model_scoring
 for the `results.json` layout.
 """
 
+import json
 import os
-import sys
 
 from absl import app, flags
 
 from dic_tf import metrics
-from dic_tf.cli import common_flags as config_flags
-from dic_tf.cli import runner
-from dic_tf.data import degradation as degradation_lib
+from dic_tf.cli import common_flags, runner
 
 # Folders model mode writes inside --output_dir: the default report folder and the
 # SR/saliency images (model_mode.REPORT_DIR, model_scoring.SR_DIR and STEPS_DIR,
@@ -53,27 +51,19 @@ from dic_tf.data import degradation as degradation_lib
 _REPORT_DIR = "report"
 _OUTPUT_SUBDIRS = ("sr", "steps", "saliency")
 
+common_flags.define_common_flags()
 # --config=x8|tiny and one flag per DICConfig field (--scale included: also the
 # border cropped before measuring, 8 when unset).
-config_flags.define_config_flags()
+common_flags.define_config_flags()
+common_flags.define_model_source_flags(scope="Model mode: ")
+common_flags.define_degradation_flags("Model mode without --lr_dir: ")
 
 flags.DEFINE_string("sr_dir", None, "Folder mode: folder of super-resolved images.")
-flags.DEFINE_string("checkpoint", None, "Model mode: one of our training checkpoints (folder).")
-flags.DEFINE_string("saved_model", None, "Model mode: an exported SavedModel folder "
-                    "(its serving_default signature).")
-flags.DEFINE_string("pytorch_checkpoint", None, "Model mode: an official DIC checkpoint "
-                    "(.pth, or .npz keyed by PyTorch names) with --config.")
 flags.DEFINE_string("hr_dir", None, "Folder of ground-truth (prepared HR) images.")
 flags.DEFINE_string("lr_dir", None, "Model mode: LR images paired with --hr_dir by file "
                     "name; without it the LR is made from --hr_dir (see --degradation).")
-flags.DEFINE_enum("degradation", "bicubic", list(degradation_lib.DEGRADATIONS),
-                  "Model mode without --lr_dir: how the LR is made from each HR face; "
-                  "'bicubic' is the official preparation, 'real' the seeded real-world "
-                  "degradation of dic_tf.data.degradation.")
 flags.DEFINE_integer("degradation_seed", 0, "With --degradation=real: seed; a face's LR "
                      "depends only on it and the HR file name.", lower_bound=0)
-flags.DEFINE_string("degradation_params", None, "With --degradation=real: overrides of the "
-                    "degradation's fields (parsed by RealDegradation.from_overrides).")
 flags.DEFINE_string("save_lr_dir", None, "Model mode without --lr_dir: new or empty folder "
                     "receiving the LR faces that were scored, <HR stem>.png (readable back "
                     "with --lr_dir).")
@@ -98,11 +88,9 @@ flags.DEFINE_integer("batch_size", metrics.SCORING_BATCH_SIZE, "Model mode: LR f
 flags.DEFINE_enum("ssim", "official", list(metrics.SSIM_VARIANTS),
                   "'official' reproduces the authors' numbers (SSIM on 256 - Y); "
                   "'standard' is the textbook SSIM on Y.")
-flags.DEFINE_bool("progress", True, "Show a progress bar.")
 flags.mark_flag_as_required("output_dir")
 
 FLAGS = flags.FLAGS
-_MODEL_SOURCES = ("checkpoint", "saved_model", "pytorch_checkpoint")
 _MODEL_MODE_FLAGS = ("lr_dir", "degradation", "degradation_seed", "degradation_params",
                      "save_lr_dir", "annotations", "landmark_detector", "detector_features",
                      "detector_stacks", "saliency", "report_dir", "num_shown", "batch_size")
@@ -114,13 +102,8 @@ def border():
 
 
 def _source():
-    chosen = [name for name in ("sr_dir",) + _MODEL_SOURCES if FLAGS[name].value]
-    if len(chosen) != 1:
-        raise app.UsageError(
-            "Give exactly one of --sr_dir (folder mode) or --checkpoint, --saved_model, "
-            f"--pytorch_checkpoint (model mode); got {['--' + c for c in chosen] or 'none'}."
-        )
-    return chosen[0]
+    """--sr_dir (folder mode) or the model source (model mode), checked."""
+    return common_flags.model_source_from_flags(others=("sr_dir",), config_exclude=("scale",))
 
 
 def _check_exists(name, kind):
@@ -139,26 +122,18 @@ def check_flags():
         if source == "sr_dir":
             raise app.UsageError("Folder mode (--sr_dir) needs --hr_dir.")
         raise app.UsageError(f"--{source} needs the test set: --hr_dir (and optionally --lr_dir).")
-    for name in ("sr_dir", "checkpoint", "saved_model", "hr_dir", "lr_dir"):
+    for name in ("sr_dir", "hr_dir", "lr_dir"):
         _check_exists(name, "folder")
-    for name in ("pytorch_checkpoint", "annotations", "landmark_detector"):
+    for name in ("annotations", "landmark_detector"):
         _check_exists(name, "file or folder")
     given = [name for name in _MODEL_MODE_FLAGS if FLAGS[name].present]
     if source == "sr_dir" and given:
         raise app.UsageError(f"--{given[0]} applies to model mode only, not to --sr_dir.")
-    config_given = runner.given_config_flags(("scale",))
-    if source != "pytorch_checkpoint" and config_given:
-        raise app.UsageError(
-            f"--{config_given[0]} describes an official checkpoint's architecture "
-            f"(--pytorch_checkpoint); --{source} does not use it."
-        )
     if FLAGS.landmark_detector and not FLAGS.annotations:
         raise app.UsageError("--landmark_detector needs ground-truth landmarks: --annotations.")
     for name in ("detector_features", "detector_stacks"):
         if FLAGS[name].present and not FLAGS.landmark_detector:
             raise app.UsageError(f"--{name} applies to --landmark_detector only.")
-    if source == "pytorch_checkpoint":
-        config_flags.config_from_flags()  # DICConfig checks its fields
     _check_lr_flags()
 
 
@@ -178,7 +153,7 @@ def _check_lr_flags():
             )
     if FLAGS["degradation_seed"].present and FLAGS.degradation != "real":
         raise app.UsageError("--degradation_seed applies to --degradation=real only.")
-    config_flags.degradation_from_flags(FLAGS)
+    common_flags.degradation_from_flags()
     if FLAGS.save_lr_dir is not None:
         _check_save_lr_dir(FLAGS.save_lr_dir)
 
@@ -217,26 +192,49 @@ def run_folder_mode():
 
     run(
         FLAGS.sr_dir, FLAGS.hr_dir, FLAGS.output_dir,
-        scale=border(), ssim_variant=FLAGS.ssim, progress=FLAGS.progress and sys.stderr.isatty(),
+        scale=border(), ssim_variant=FLAGS.ssim, progress=common_flags.show_progress(),
     )
 
 
+def _model_scale(source, config):
+    """The model's SR factor (the LR is made for it and it is the cropped border); --scale must agree."""
+    if config is not None:
+        return config.scale
+    if source == "checkpoint":
+        from dic_tf.models import saving
+
+        scale = saving.read_model_state(FLAGS.checkpoint, "DIC")[1]["config"]["scale"]
+    else:
+        from dic_tf.inference import resolve_saved_model_dir
+        from dic_tf.inference.predictors import EXPORT_REPORT
+
+        report = os.path.join(resolve_saved_model_dir(FLAGS.saved_model), EXPORT_REPORT)
+        if not os.path.isfile(report):
+            return border()  # an export without its report: --scale, else 8
+        with open(report) as f:
+            scale = json.load(f)["config"]["scale"]
+    if FLAGS.scale is not None and FLAGS.scale != scale:
+        raise app.UsageError(f"--scale={FLAGS.scale}: --{source} is a x{scale} model.")
+    return scale
+
+
 def run_model_mode(source):
-    from dic_tf.evaluation import face_sets, landmark_detector, model_mode, predictors, protocol
+    from dic_tf import inference
+    from dic_tf.evaluation import face_sets, landmark_detector, model_mode, protocol
     from dic_tf.evaluation import saliency as saliency_lib
-    from dic_tf.inference import loading as inference
 
     report_dir = FLAGS.report_dir or os.path.join(FLAGS.output_dir, model_mode.REPORT_DIR)
     model_mode.check_report_dir(report_dir, FLAGS.output_dir)
-    config = config_flags.config_from_flags() if source == "pytorch_checkpoint" else None
+    config = common_flags.config_from_flags() if source == "pytorch_checkpoint" else None
     targets = []
     if FLAGS.saliency:
         targets = saliency_lib.parse_targets(
             FLAGS.saliency, config.num_keypoints if config else 68
         )
-    degradation = config_flags.degradation_from_flags(FLAGS)
+    degradation = common_flags.degradation_from_flags()
+    scale = _model_scale(source, config)
     test_set, unmatched = face_sets.load_test_set(
-        FLAGS.hr_dir, FLAGS.lr_dir, scale=border(), annotations_path=FLAGS.annotations,
+        FLAGS.hr_dir, FLAGS.lr_dir, scale=scale, annotations_path=FLAGS.annotations,
         num_keypoints=config.num_keypoints if config else 68,
         degradation=degradation, degradation_seed=FLAGS.degradation_seed,
     )
@@ -247,14 +245,14 @@ def run_model_mode(source):
     )
     keras_model = None
     if source == "saved_model":
-        predictor = predictors.SavedModelPredictor(FLAGS.saved_model)
-        model_info = {"kind": "saved_model", "path": FLAGS.saved_model}
+        predictor = inference.SavedModelPredictor(FLAGS.saved_model)
+        model_info = {"kind": "saved_model", "path": predictor.path}
     else:
         keras_model, model_info = inference.load_dic(
             checkpoint=FLAGS.checkpoint, pytorch_checkpoint=FLAGS.pytorch_checkpoint,
             config=config, lr_size=test_set[0].lr.shape[0],
         )
-        predictor = predictors.KerasPredictor(keras_model)
+        predictor = inference.KerasPredictor(keras_model)
     detector = None
     if FLAGS.landmark_detector:
         detector = landmark_detector.load_landmark_detector(
@@ -262,9 +260,9 @@ def run_model_mode(source):
         )
     model_mode.run_model_mode(
         predictor, test_set, FLAGS.output_dir, model_info, keras_model=keras_model,
-        report_dir=report_dir, scale=border(), ssim_variant=FLAGS.ssim,
+        report_dir=report_dir, scale=scale, ssim_variant=FLAGS.ssim,
         batch_size=FLAGS.batch_size, detector=detector, saliency_targets=targets,
-        num_shown=FLAGS.num_shown, progress=FLAGS.progress and sys.stderr.isatty(),
+        num_shown=FLAGS.num_shown, progress=common_flags.show_progress(),
         sources={"hr_dir": FLAGS.hr_dir, "lr_dir": FLAGS.lr_dir,
                  "annotations": FLAGS.annotations, "unmatched_hr_files": unmatched},
         lr_source=lr_source, save_lr_dir=FLAGS.save_lr_dir,

@@ -1,11 +1,12 @@
 """Super-resolves face crops (one image or a folder) with DIC.
 
     python predict.py --saved_model=saved_models/dic --input=faces/ --output_dir=out --landmarks
-    python predict.py --checkpoint=runs/dic/ckpt --input=face.png --output_dir=out
+    python predict.py --checkpoint=runs/dic/best --input=face.png --output_dir=out
     python predict.py --pytorch_checkpoint=DIC_CelebA.pth --config=x8 --input=faces/ --output_dir=out
 
-Crops of any size are resized to the LR size with Pillow bicubic (as the data
-preparation). For each input `<stem>.<ext>` it writes `<stem>.png` (the x8 SR
+Inputs are read upright (EXIF orientation applied) as 8-bit RGB
+(`dic_tf.utils.image_files`); crops of any size are resized to the LR size
+with Pillow bicubic (as the data preparation). For each input `<stem>.<ext>` it writes `<stem>.png` (the x8 SR
 face; inputs sharing a stem, such as a.png and a.jpg, keep their whole name:
 `a.png.png`, `a.jpg.png`) and, with --landmarks, `landmarks/<same name>` (SR
 with the landmarks drawn) plus one `landmarks.json` for the run:
@@ -24,17 +25,16 @@ import sys
 
 from absl import app, flags
 
-from dic_tf.cli import runner
-from dic_tf.cli.common_flags import config_from_flags, define_config_flags
+from dic_tf.cli import common_flags, runner
+from dic_tf.cli.common_flags import config_from_flags
 from dic_tf.utils import atomic
 
-define_config_flags()
+common_flags.define_common_flags()
+common_flags.define_config_flags()
+common_flags.define_model_source_flags()
 flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
 flags.DEFINE_string("output_dir", None, "Folder for the SR images (created).", required=True)
-flags.DEFINE_string("saved_model", None, "Export base path or version directory.")
-flags.DEFINE_string("checkpoint", None, "Training checkpoint directory.")
-flags.DEFINE_string("pytorch_checkpoint", None, "Official .pth checkpoint; needs the config flags.")
-flags.DEFINE_integer("lr_size", None, "LR side inputs are resized to; default: the export's, else 16.")
+flags.DEFINE_integer("lr_size", None, "LR side inputs are resized to; default: the model's (128 / its scale).")
 flags.DEFINE_boolean("landmarks", False, "Also write landmarks.json and landmark overlays.")
 flags.DEFINE_boolean("overwrite", False, "Replace outputs of an earlier run in --output_dir "
                      "(inputs are never overwritten).")
@@ -46,19 +46,21 @@ OVERLAY_DIR = "landmarks"
 
 
 def _inputs():
-    from dic_tf.inference import loading as inference
+    from dic_tf.utils import image_files
 
-    paths = inference.list_images(FLAGS.input) if os.path.isdir(FLAGS.input) else [FLAGS.input]
+    if not os.path.isdir(FLAGS.input):
+        return [FLAGS.input]
+    paths = [os.path.join(FLAGS.input, name) for name in image_files.list_images(FLAGS.input)]
     if not paths:
         raise app.UsageError(
-            f"--input={FLAGS.input}: no image files ({', '.join(inference.IMAGE_EXTENSIONS)})."
+            f"--input={FLAGS.input}: no image files ({', '.join(image_files.IMAGE_EXTENSIONS)})."
         )
     return paths
 
 
 def _planned_outputs(paths):
     """[(input, SR path, overlay path or None)] after checking that nothing is lost."""
-    from dic_tf.inference.loading import output_names
+    from dic_tf.utils.image_files import output_names
 
     try:
         names = output_names(paths)
@@ -98,22 +100,7 @@ def check_flags():
                     f"--{name} does not apply to --photos (photos.json always has the "
                     "landmarks, and --photos never replaces a file)."
                 )
-    sources = [s for s in (FLAGS.saved_model, FLAGS.checkpoint, FLAGS.pytorch_checkpoint) if s]
-    if len(sources) != 1:
-        raise app.UsageError("Give exactly one of --saved_model, --checkpoint or --pytorch_checkpoint.")
-    for name in ("saved_model", "checkpoint"):
-        if FLAGS[name].value and not os.path.isdir(FLAGS[name].value):
-            raise app.UsageError(f"--{name}={FLAGS[name].value}: no such folder.")
-    if FLAGS.pytorch_checkpoint and not os.path.isfile(FLAGS.pytorch_checkpoint):
-        raise app.UsageError(f"--pytorch_checkpoint={FLAGS.pytorch_checkpoint}: no such file.")
-    config_given = runner.given_config_flags()
-    if not FLAGS.pytorch_checkpoint and config_given:
-        raise app.UsageError(
-            f"--{config_given[0]} describes an official checkpoint (--pytorch_checkpoint); "
-            f"--{'saved_model' if FLAGS.saved_model else 'checkpoint'} brings its own."
-        )
-    if FLAGS.pytorch_checkpoint:
-        config_from_flags(FLAGS)  # DICConfig checks its fields
+    common_flags.model_source_from_flags()
     if FLAGS.lr_size is not None and (FLAGS.lr_size < 8 or FLAGS.lr_size % 8):
         raise app.UsageError(f"--lr_size={FLAGS.lr_size}: expected a positive multiple of 8.")
     if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
@@ -123,57 +110,57 @@ def check_flags():
 
 
 def _predictor():
-    from dic_tf.inference import loading as inference
+    from dic_tf import inference
 
     if FLAGS.saved_model:
-        predictor = inference.SavedModelPredictor(FLAGS.saved_model)
-        if FLAGS.lr_size:
-            predictor.lr_size = FLAGS.lr_size
-        return predictor
-    lr_size = FLAGS.lr_size or inference.DEFAULT_LR_SIZE
+        return inference.SavedModelPredictor(FLAGS.saved_model, FLAGS.lr_size)
     model, _ = inference.load_dic(
         checkpoint=FLAGS.checkpoint,
         pytorch_checkpoint=FLAGS.pytorch_checkpoint,
         config=None if FLAGS.checkpoint else config_from_flags(FLAGS),
-        lr_size=lr_size,
+        lr_size=FLAGS.lr_size,
     )
-    return inference.KerasPredictor(model, lr_size)
+    return inference.KerasPredictor(model, FLAGS.lr_size)
 
 
 def _predict():
     from tqdm import tqdm
 
-    from dic_tf.inference import loading as inference
+    from dic_tf.report.drawing import draw_landmarks
+    from dic_tf.utils import image_files
+    from dic_tf.utils.resize import resize_bicubic
 
     paths = _inputs()
     if FLAGS.photos:
         from dic_tf.photos import batch
 
-        return batch.run(paths, _predictor, FLAGS.output_dir)
+        return batch.run(paths, _predictor, FLAGS.output_dir, progress=common_flags.show_progress())
     planned = _planned_outputs(paths)
     predictor = _predictor()
     os.makedirs(os.path.join(FLAGS.output_dir, OVERLAY_DIR) if FLAGS.landmarks
                 else FLAGS.output_dir, exist_ok=True)
     landmarks, failures, renamed = {}, [], []
-    show_bar = len(paths) > 1 and sys.stderr.isatty()
+    show_bar = len(paths) > 1 and common_flags.show_progress()
     for path, sr_path, overlay_path in tqdm(planned, desc="super-resolving", unit="image",
                                             disable=not show_bar):
         name = os.path.basename(path)
         try:
-            lr = inference.to_lr(inference.read_rgb(path), predictor.lr_size)
-        except inference.ImageReadError as error:
+            lr = image_files.read_rgb(path)
+        except image_files.ImageReadError as error:
             tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
             failures.append(name)
             continue
-        outputs = predictor(lr[None])
-        sr = inference.to_uint8(outputs["sr"][0])
-        inference.write_png(sr_path, sr)
+        if lr.shape[:2] != (predictor.lr_size, predictor.lr_size):
+            lr = resize_bicubic(lr, predictor.lr_size)
+        prediction = predictor(lr[None])
+        sr = prediction.sr[-1][0]
+        image_files.write_png(sr_path, sr, overwrite=FLAGS.overwrite)
         sr_file = os.path.basename(sr_path)
         if sr_file != os.path.splitext(name)[0] + ".png":
             renamed.append(f"{name} -> {sr_file}")
         if FLAGS.landmarks:
-            points = outputs["landmarks"][0]
-            inference.write_png(overlay_path, inference.draw_landmarks(sr, points))
+            points = prediction.landmarks[-1][0]
+            image_files.write_png(overlay_path, draw_landmarks(sr, points), overwrite=FLAGS.overwrite)
             landmarks[name] = {"sr_file": sr_file, "overlay_file": f"{OVERLAY_DIR}/{sr_file}",
                                "landmarks": points.tolist()}
     done = len(paths) - len(failures)

@@ -14,10 +14,11 @@ import sys
 
 from absl import app, flags
 
-from dic_tf.cli import runner
+from dic_tf.cli import common_flags, runner
 from dic_tf.data import preparation
 
 FLAGS = flags.FLAGS
+common_flags.define_common_flags()
 flags.DEFINE_string("images_dir", None, "Folder of face images (names in the annotations are relative to it).")
 flags.DEFINE_string("annotations", None, "Info .pkl/.pickle or .json; omit to read .pts files next to the images.")
 flags.DEFINE_string("output_dir", None, "Where shards and manifest.json are written.")
@@ -27,7 +28,6 @@ flags.DEFINE_integer("hr_size", preparation.HR_SIZE, "Side of the prepared HR fa
 flags.DEFINE_integer("scale", preparation.SCALE, "HR / LR side ratio.", lower_bound=1)
 flags.DEFINE_bool("pts_one_based", False, "Subtract 1 from .pts coordinates (original 300-W files count from 1).")
 flags.mark_flags_as_required(["images_dir", "output_dir"])
-
 
 
 def check_flags():
@@ -58,7 +58,7 @@ def _prepare():
             hr_size=FLAGS.hr_size,
             scale=FLAGS.scale,
             pts_one_based=FLAGS.pts_one_based,
-            progress=sys.stderr.isatty(),
+            progress=common_flags.show_progress(),
         )
     except (annotations.AnnotationError, tfrecords.PreparationError) as error:
         # One record per line: the message lists every bad record by image name.

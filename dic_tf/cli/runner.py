@@ -1,7 +1,8 @@
 """What every entry point shares: flag parsing, one-line errors, a quiet TensorFlow.
 
 `run(check, main)` parses the flags, calls `check()` (cheap validation),
-keeps the large buffers mapped (`dic_tf.cli.allocator`), then calls `main()`.
+sizes TensorFlow's thread pools by the thread flags (`dic_tf.cli.common_flags`),
+keeps the large buffers mapped (`dic_tf.utils.allocator`), then calls `main()`.
 Keras and TensorFlow were imported by `import dic_tf`, their C++ start-up
 lines (CUDA stubs, CPU features, oneDNN) hidden (`dic_tf.utils.startup`). A flag error, an
 `app.UsageError` or one of the expected errors becomes one line on stderr,
@@ -19,29 +20,25 @@ Example:
     run(check, main)
 """
 
-import dataclasses
 import os
 import sys
 
 from absl import app, flags
 
-from dic_tf.cli import allocator
+from dic_tf.cli import common_flags
+from dic_tf.utils import allocator
 
 EXPECTED_ERRORS = (app.UsageError, ValueError, OSError, ImportError)
 """Errors of bad input: their message names the flag or file."""
 
 
-def given_config_flags(exclude=()):
-    """The `--config`/DICConfig field flags the user gave (command line or flagfile)."""
-    from dic_tf.models.dic_config import DICConfig
-
-    names = ("config",) + tuple(f.name for f in dataclasses.fields(DICConfig))
-    return [name for name in names if name not in exclude and flags.FLAGS[name].present]
-
-
 def program():
-    """The name the user typed: `train.py`, `dic-tf-train`, ..."""
-    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "dic_tf"
+    """The name the user typed: `train.py`, `dic-tf-train`, `python -m dic_tf.benchmark`, ..."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "dic_tf"
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if name == "__main__.py" and spec is not None:
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return name
 
 
 def fail(message, status=1):
@@ -86,6 +83,7 @@ def run(check, main, doc=None, errors=EXPECTED_ERRORS):
         del argv
         try:
             check()
+            common_flags.apply_thread_flags()
             allocator.keep_memory_mapped()
             return main()
         except errors as error:

@@ -10,13 +10,24 @@ The embedded demo (synthetic faces, small model, a few minutes on a CPU):
     python train.py --flagfile=configs/demo.flags
 """
 
+import os
+import shutil
+import tempfile
+
+import keras
 from absl import app, flags
 
-from dic_tf.cli import runner
-from dic_tf.cli.common_flags import config_from_flags, define_config_flags, degradation_from_flags
+from dic_tf.cli import common_flags, runner
+from dic_tf.data import augment as augment_lib
+from dic_tf.data.demo import prepare_demo_data
+from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.models.dic_config import REMAT_MODES
+from dic_tf.training import distribution
+from dic_tf.training.run import RunConfig, TrainConfig, TrainingRun
 
-define_config_flags()
+common_flags.define_common_flags()
+common_flags.define_config_flags()
+common_flags.define_degradation_flags("dic, dicgan: ")
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("mode", "dic", ["dic", "hg_pretrain", "hg_eval", "dicgan"],
                   "What to train: DIC, its feedback hourglass alone on HR faces, the "
@@ -41,8 +52,9 @@ flags.DEFINE_enum("pixel_loss_mode", "every_step", ["every_step", "final_only"],
                   "'every_step' (the paper: step t's image) or 'final_only' (the authors' "
                   "DICGAN code: the final image, counted once per step).")
 flags.DEFINE_integer("release_hourglass_step", 2000, "Step from which the hourglass trains.")
-flags.DEFINE_string("hg_init", None, "dic: DIC's hourglass from an --mode=hg_pretrain run "
-                    "(train dir or checkpoint) or official weights (FB_HG_68_CelebA.pth/.npz).")
+flags.DEFINE_string("hg_init", None, "dic: DIC's hourglass from an --mode=hg_pretrain run folder "
+                    "(loads its best checkpoint, else its latest), one of its checkpoint folders "
+                    "(loads that one) or official weights (FB_HG_68_CelebA.pth/.npz).")
 flags.DEFINE_enum("init", "kaiming", ["kaiming", "torch_default"],
                   "dic: initialisation of a fresh DIC, applied before --hg_init: the authors' "
                   "kaiming normal (fan_in, zero bias) or PyTorch's default. Without --hg_init "
@@ -52,23 +64,15 @@ flags.DEFINE_enum("remat", "blocks", list(REMAT_MODES),
                   "them: 'blocks' (each feedback block, i.e. a step's 8x up/down projections), "
                   "'groups' (each up/down projection group of a feedback block: only its HR and "
                   "LR features are kept), 'blocks_and_groups' (both, nested: the leanest), "
-                  "'large_maps' (every layer whose output exceeds a 128x128x48 map) or 'none'. Same gradients, less memory (docs/performance.md).")
-flags.DEFINE_string("init_checkpoint", None, "dicgan: the DIC it starts from: our DIC run "
-                    "(train dir or checkpoint) or the official DIC_CelebA.pth/.npz.")
+                  "'large_maps' (every layer whose output exceeds a 128x128x48 map) or 'none'. Same "
+                  "gradients, less memory (docs/performance.md).")
+flags.DEFINE_string("init_checkpoint", None, "dicgan: the DIC it starts from: our DIC run folder "
+                    "(loads its best checkpoint, else its latest), one of its checkpoint folders "
+                    "(loads that one) or the official DIC_CelebA.pth/.npz.")
 flags.DEFINE_string("feature_extractor", None, "dicgan (required): LightCNN-9 weights of the "
                     "feature loss, e.g. LightCNN_feature.pth (or .npz).")
 flags.DEFINE_integer("num_stacks", 4, "hg_eval: hourglass stacks of the landmark evaluator.")
 flags.DEFINE_enum("augment", "none", ["none", "celeba", "helen"], "Training augmentations.")
-# dic_tf.data.degradation.DEGRADATIONS, spelled out: check_flags imports that module
-# (numpy and OpenCV) only for --degradation=real (tests/test_data_degradation.py checks they agree).
-flags.DEFINE_enum("degradation", "bicubic", ["bicubic", "real"],
-                  "dic, dicgan: the LR of the training and validation faces: 'bicubic' (the "
-                  "paper's Pillow bicubic x8) or 'real' (Real-ESRGAN's high-order degradation "
-                  "with BSRGAN's shuffle, drawn per sample from the seed, epoch and position; "
-                  "docs/degradation.md).")
-flags.DEFINE_string("degradation_params", None, "With --degradation=real: overrides of its "
-                    "fields, e.g. 'jpeg_range=40:90,gaussian_noise_prob=0.3' "
-                    "(docs/degradation.md).")
 flags.DEFINE_integer("seed", 0, "Seed of the initialisation and the data order.")
 flags.DEFINE_integer("val_every", 2000, "Validate (and checkpoint) every N steps.")
 flags.DEFINE_integer("checkpoint_every", 5000, "Checkpoint every N steps.")
@@ -83,7 +87,6 @@ flags.DEFINE_enum("mixed_precision", "none", ["none", "bfloat16", "float16"],
                   "Mixed precision policy; float16 uses dynamic loss scaling.")
 flags.DEFINE_boolean("jit_compile", None, "Compile the train step with XLA (default: on JAX, "
                      "where the step otherwise runs op by op; not on TensorFlow).")
-flags.DEFINE_boolean("progress", True, "Show the progress bar.")
 flags.DEFINE_boolean("deterministic", False, "TensorFlow op determinism, one op at a time "
                      "(bit-identical runs and resumes; slower).")
 
@@ -142,7 +145,7 @@ def check_flags():
                     f"--{name} configures DIC's SR branch; --mode={FLAGS.mode} trains a "
                     "landmark network only. Remove it."
                 )
-    degradation_from_flags(FLAGS)  # a bad --degradation_params fails before TensorFlow
+    common_flags.degradation_from_flags()  # a bad --degradation_params fails before training
     if FLAGS.mixed_precision == "float16" and FLAGS.mode == "dicgan":
         raise app.UsageError("--mixed_precision=float16 (loss scaling) is not implemented for "
                              "--mode=dicgan; use bfloat16 or none.")
@@ -158,17 +161,117 @@ def check_flags():
         raise app.UsageError("--num_val_images applies to a validation set: give --val_data.")
     if not FLAGS.demo_data and not FLAGS.train_data:
         raise app.UsageError("Give --train_data (a prepared dataset folder) or --demo_data.")
-    config_from_flags(FLAGS)  # DICConfig checks its fields (scale, num_keypoints, ...)
+    if FLAGS.deterministic and FLAGS.inter_op_threads not in (None, 1):
+        raise app.UsageError(f"--inter_op_threads={FLAGS.inter_op_threads}: --deterministic runs one "
+                             "op at a time (remove one of them).")
+    common_flags.config_from_flags()  # DICConfig checks its fields (scale, num_keypoints, ...)
+
+
+AUGMENTATIONS = {"none": None, "celeba": augment_lib.CELEBA, "helen": augment_lib.HELEN}
+
+
+def _milestones(values):
+    try:
+        milestones = tuple(int(float(v)) for v in values)
+    except ValueError as error:
+        raise ValueError(f"--lr_milestones={values}: expected integers.") from error
+    if list(milestones) != sorted(milestones):
+        raise ValueError(f"--lr_milestones={values} must be increasing.")
+    return milestones
+
+
+def configs_from_flags():
+    """(model config, train config) of `--mode` from the flags."""
+    config = common_flags.config_from_flags()
+    train_config = TrainConfig(
+        learning_rate=FLAGS.learning_rate,
+        lr_milestones=_milestones(FLAGS.lr_milestones),
+        lr_gamma=FLAGS.lr_gamma,
+        pixel_weight=FLAGS.pixel_weight,
+        heatmap_weight=FLAGS.heatmap_weight,
+        pixel_loss_mode=FLAGS.pixel_loss_mode,
+        release_hourglass_step=FLAGS.release_hourglass_step,
+        d_learning_rate=FLAGS.d_learning_rate,
+        feature_weight=FLAGS.feature_weight,
+        gan_weight=FLAGS.gan_weight,
+    )
+    if FLAGS.mode in ("dic", "dicgan"):
+        return config, train_config
+    if FLAGS.mode == "hg_pretrain":
+        return FeedbackHourglassConfig(
+            config.hg_num_features, config.num_keypoints, config.num_steps
+        ), train_config
+    return StackedHourglassConfig(
+        config.hg_num_features, FLAGS.num_stacks, config.num_keypoints
+    ), train_config
+
+
+def run_config(train_data, val_data):
+    """The `RunConfig` of the flags, on the data folders given (prepared or generated)."""
+    for name, path in (("--train_data", train_data), ("--val_data", val_data)):
+        if path and not os.path.exists(path):
+            raise FileNotFoundError(f"{name}={path} does not exist.")
+    for name in ("hg_init", "init_checkpoint", "feature_extractor"):
+        path = FLAGS[name].value
+        if path and not os.path.exists(path):
+            raise FileNotFoundError(f"--{name}={path} does not exist.")
+    return RunConfig(
+        train_dir=FLAGS.train_dir,
+        train_data=train_data,
+        val_data=val_data,
+        batch_size=FLAGS.batch_size,
+        num_train_steps=FLAGS.num_train_steps,
+        augment=AUGMENTATIONS[FLAGS.augment],
+        degradation=common_flags.degradation_from_flags(),
+        seed=FLAGS.seed,
+        val_every=FLAGS.val_every,
+        checkpoint_every=FLAGS.checkpoint_every,
+        keep_checkpoints=FLAGS.keep_checkpoints,
+        log_every=FLAGS.log_every,
+        num_val_images=FLAGS.num_val_images,
+        ssim_variant=FLAGS.ssim,
+        hg_init=FLAGS.hg_init,
+        init=FLAGS.init,
+        remat=FLAGS.remat,
+        init_checkpoint=FLAGS.init_checkpoint,
+        feature_extractor=FLAGS.feature_extractor,
+        max_nonfinite_steps=FLAGS.max_nonfinite_steps,
+        jit_compile=FLAGS.jit_compile,
+        progress=common_flags.show_progress(),
+    )
 
 
 def _train():
-    from dic_tf.cli import train_run as cli
+    """Builds the run described by the flags, trains it and prints the final table.
+
+    Under `--strategy=multi_worker` only the chief writes into `--train_dir`
+    (`TrainingRun`); every other worker generates `--demo_data` into a scratch
+    folder that it deletes at the end, and reads the chief's checkpoints to resume.
+    """
     from dic_tf.training.callbacks import DivergenceError
 
+    if FLAGS.deterministic:
+        distribution.enable_determinism()
+    if FLAGS.mixed_precision != "none":
+        keras.mixed_precision.set_global_policy(f"mixed_{FLAGS.mixed_precision}")
+    strategy = distribution.make_strategy(FLAGS.strategy)
+    scratch = None if distribution.is_chief(strategy) else tempfile.mkdtemp(prefix="dic_tf-worker-")
     try:
-        cli.run_from_flags(FLAGS)
+        train_data, val_data = FLAGS.train_data, FLAGS.val_data
+        if FLAGS.demo_data:
+            train_data, val_data = prepare_demo_data(
+                os.path.join(scratch or FLAGS.train_dir, "demo_data"),
+                FLAGS.demo_train_faces, FLAGS.demo_val_faces,
+            )
+        model_config, train_config = configs_from_flags()
+        training = TrainingRun(model_config, train_config, run_config(train_data, val_data), strategy,
+                               mode=FLAGS.mode)
+        training.train()
     except DivergenceError as error:
         runner.fail(f"training diverged: {error}")
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main():

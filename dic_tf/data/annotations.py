@@ -32,8 +32,8 @@ import numpy as np
 from dic_tf.data import NUM_KEYPOINTS
 from dic_tf.data.pts_files import PtsFormatError, read_pts
 from dic_tf.data.restricted_pickle import ForbiddenPickleError, restricted_loads
+from dic_tf.utils.image_files import IMAGE_EXTENSIONS
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".PNG", ".JPG", ".JPEG", ".BMP", ".PPM")
 BBOX_MARGIN = 1.3
 
 
@@ -247,12 +247,11 @@ def read_pts_folder(images_dir, num_keypoints=NUM_KEYPOINTS, one_based=False):
         for pts_file in sorted(f for f in files if f.endswith(".pts")):
             stem = pts_file[: -len(".pts")]
             pts_path = os.path.join(root, pts_file)
-            images = [stem + ext for ext in IMAGE_EXTENSIONS if stem + ext in present]
+            images = [stem + e for ext in IMAGE_EXTENSIONS for e in (ext, ext.upper()) if stem + e in present]
             name = os.path.relpath(os.path.join(root, images[0] if images else pts_file), images_dir)
             if not images:
-                problems.append(
-                    Problem(name, f"{pts_path}: {name!r}: no image {stem}.<png|jpg|jpeg|bmp|ppm> next to it")
-                )
+                extensions = "|".join(ext[1:] for ext in IMAGE_EXTENSIONS)
+                problems.append(Problem(name, f"{pts_path}: {name!r}: no image {stem}.<{extensions}> next to it"))
                 continue
             try:
                 landmarks = read_pts(pts_path) - (1.0 if one_based else 0.0)

@@ -19,8 +19,7 @@ from tqdm import tqdm
 from dic_tf.data import NUM_KEYPOINTS, preparation
 from dic_tf.data import annotations as annotations_lib
 from dic_tf.data import shards as records
-
-_EXIF_ORIENTATION = 0x0112
+from dic_tf.utils import image_files
 
 
 class PreparationError(ValueError):
@@ -64,12 +63,9 @@ def check_images(annotations, images_dir):
             problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: image not found: {path}"))
             continue
         try:
-            with Image.open(path) as image:
-                width, height = image.size
-                if image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
-                    width, height = height, width
-        except (OSError, ValueError) as error:
-            problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: unreadable image {path} ({error})"))
+            width, height = image_files.image_size(path)
+        except image_files.ImageReadError as error:
+            problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: unreadable image: {error}"))
             continue
         problem = _bbox_problem(item, width, height, path)
         if problem:
@@ -161,11 +157,9 @@ def build_dataset(
             for index, item in enumerate(tqdm(items, disable=not progress, desc="preparing")):
                 path = os.path.join(images_dir, item.name)
                 try:
-                    image = preparation.load_image(path)
-                except (OSError, ValueError) as error:
-                    problems.append(
-                        annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode {path} ({error})")
-                    )
+                    image = image_files.read_rgb(path)
+                except image_files.ImageReadError as error:
+                    problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode: {error}"))
                     continue
                 problem = _bbox_problem(item, image.shape[1], image.shape[0], path)
                 if problem:

@@ -40,6 +40,7 @@ def make_dataset(
     heatmap_size=None,
     sigma=1.0,
     degradation=None,
+    scale=None,
 ):
     """Builds the input pipeline of a prepared dataset.
 
@@ -60,6 +61,9 @@ def make_dataset(
         degradation: None or "bicubic" (the clean LR), or "real" / a
             `degradation.RealDegradation`, drawn per sample from
             `degradation_rng(seed, epoch, position)`, with or without `training`.
+        scale: HR / LR side ratio of the LR made from each prepared HR (the
+            model's, e.g. 4 for 32x32 LR of 128x128 faces); default the
+            manifest's.
 
     Returns:
         `tf.data.Dataset` of dicts: `lr` float32 `[B, S/scale, S/scale, 3]`
@@ -72,7 +76,7 @@ def make_dataset(
     """
     manifest = records.read_manifest(manifest_or_dir)
     index = records.RecordIndex([shard["path"] for shard in manifest["shards"]])
-    num_examples, hr_size, scale = len(index), manifest["hr_size"], manifest["scale"]
+    num_examples, hr_size, scale = len(index), manifest["hr_size"], scale or manifest["scale"]
     num_keypoints = manifest["num_keypoints"]
     if num_examples != manifest["num_examples"]:
         raise ValueError(
@@ -89,6 +93,8 @@ def make_dataset(
         )
     augment = augment if training else None
     degradation = degradation_lib.resolve(degradation)
+    if hr_size % scale:
+        raise ValueError(f"{manifest_or_dir}: HR side {hr_size} is not divisible by scale={scale}")
     lr_size = hr_size // scale
     feature_spec = {
         records.HR_KEY: tf.io.FixedLenFeature([], tf.string),

@@ -1,30 +1,21 @@
 """The official crop + resize recipe (numpy and Pillow only, no TensorFlow).
 
-As the authors' `HRLandmarkDataset`: crop `image[ymin:ymax, xmin:xmax]`,
-resize to `hr_size` with Pillow bicubic, make the LR by resizing that HR image
-again with Pillow bicubic, scale landmarks by `hr_size / crop side` after
+As the authors' `HRLandmarkDataset`: crop `image[ymin:ymax, xmin:xmax]`
+(images read upright by `dic_tf.utils.image_files.read_rgb`), resize to
+`hr_size` with Pillow bicubic (`dic_tf.utils.resize`), make the LR by resizing
+that HR image again with Pillow bicubic, scale landmarks by `hr_size / crop side` after
 subtracting the crop origin, and draw Gaussian heatmaps at `hr_size // 4`.
 """
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from dic_tf.data import heatmaps as heatmaps_lib
+from dic_tf.utils.resize import resize_bicubic
 
 HR_SIZE = 128
 SCALE = 8
 HEATMAP_SIZE = 32
 SIGMA = 1.0
-
-
-def load_image(path):
-    """Reads an image file as RGB uint8 `[H, W, 3]` (EXIF orientation applied, as `cv2.imread`).
-
-    Example:
-        image = load_image("img_001.jpg")  # uint8 RGB
-    """
-    with Image.open(path) as image:
-        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
 
 
 def distorted_box(landmarks, bbox, ratio):
@@ -70,15 +61,6 @@ def distorted_box(landmarks, bbox, ratio):
         else:
             xmin, xmax = int(xmean - 0.5 * new_w), int(xmean + 0.5 * new_w)
     return xmin, ymin, xmax, ymax
-
-
-def resize_bicubic(image, size):
-    """Pillow bicubic resize of uint8 `[H, W, 3]` to `[size, size, 3]`.
-
-    Example:
-        resize_bicubic(hr, 16).shape  # (16, 16, 3)
-    """
-    return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((size, size), resample=Image.BICUBIC))
 
 
 def crop_and_resize(image, landmarks, bbox, hr_size=HR_SIZE, distort_ratio=1.0):

@@ -92,6 +92,8 @@ class FacePyDataset(keras.utils.PyDataset):
         degradation: None or "bicubic" (the clean LR), or "real" / a
             `degradation.RealDegradation`, drawn per sample from
             `degradation_rng(seed, epoch, position)`, with or without `training`.
+        scale: HR / LR side ratio of the LR made from each HR; default the
+            source's (the manifest's).
         with_names: include `name` (a numpy bytes array); set False for
             `model.fit` on backends that cannot hold strings.
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
@@ -115,6 +117,7 @@ class FacePyDataset(keras.utils.PyDataset):
         with_names=True,
         repeat=False,
         degradation=None,
+        scale=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -125,6 +128,9 @@ class FacePyDataset(keras.utils.PyDataset):
         self.heatmap_size = heatmap_size or self.source.hr_size // 4
         self.sigma, self.with_names, self.repeat = sigma, with_names, repeat
         self.degradation = degradation_lib.resolve(degradation)
+        self.scale = scale or self.source.scale
+        if self.source.hr_size % self.scale:
+            raise ValueError(f"FacePyDataset: HR side {self.source.hr_size} is not divisible by scale={self.scale}")
         self._steps = sample.steps_per_epoch(len(self.source), batch_size, drop_remainder=training)
         if self._steps == 0 or not 0 <= skip_batches < self._steps:
             raise ValueError(
@@ -157,7 +163,7 @@ class FacePyDataset(keras.utils.PyDataset):
             rng = sample.sample_rng(self.seed, epoch, position) if self.augment else None
             lr_rng = degradation_lib.degradation_rng(self.seed, epoch, position) if self.degradation else None
             hr, lr, heatmaps, landmarks = sample.make_sample(
-                hr, landmarks, self.augment, rng, self.source.scale, self.heatmap_size, self.sigma,
+                hr, landmarks, self.augment, rng, self.scale, self.heatmap_size, self.sigma,
                 self.degradation, lr_rng,
             )
             for key, value in zip(columns, (lr, hr, heatmaps, landmarks, name.encode("utf-8"))):

@@ -7,27 +7,25 @@ HR file name (`degraded_lr`); `save_lr_faces` writes the LR that was scored.
 """
 
 import dataclasses
-import io
 import os
 import zlib
 from typing import Optional
 
 import numpy as np
-from PIL import Image
 
 from dic_tf.data import annotations as annotations_lib
 from dic_tf.data import degradation as degradation_lib
 from dic_tf.data import preparation
-from dic_tf.evaluation.image_files import (
+from dic_tf.models.dic_config import SR_SIZE_MULTIPLE
+from dic_tf.utils.image_files import (
     IMAGE_EXTENSIONS,
     file_stem,
     list_images,
-    load_rgb,
     match_files,
+    read_rgb,
     size_text,
+    write_png,
 )
-from dic_tf.models.dic import LR_SIZE_MULTIPLE
-from dic_tf.utils import atomic
 
 
 @dataclasses.dataclass
@@ -120,7 +118,7 @@ def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypo
     test_set = []
     for lr_name, hr_name in pairs:
         hr_path = os.path.join(hr_dir, hr_name)
-        hr = load_rgb(hr_path)
+        hr = read_rgb(hr_path)
         if lr_name is None:
             _check_hr_for_made_lr(hr, hr_path, scale)
             if degradation is None:
@@ -128,7 +126,7 @@ def load_test_set(hr_dir, lr_dir=None, scale=8, annotations_path=None, num_keypo
             else:
                 lr = degraded_lr(hr, hr_name, scale, degradation, degradation_seed)
         else:
-            lr = load_rgb(os.path.join(lr_dir, lr_name))
+            lr = read_rgb(os.path.join(lr_dir, lr_name))
             _check_pair(lr, hr, os.path.join(lr_dir, lr_name), hr_path, scale)
         if test_set and hr.shape != test_set[0].hr.shape:
             first = os.path.join(hr_dir, test_set[0].name)
@@ -188,21 +186,19 @@ def save_lr_faces(test_set, folder):
     names = []
     for item in test_set:
         name = f"{file_stem(item.name)}.png"
-        buffer = io.BytesIO()
-        Image.fromarray(item.lr).save(buffer, format="PNG")
-        atomic.write_new_file(os.path.join(folder, name), buffer.getvalue())
+        write_png(os.path.join(folder, name), item.lr)
         names.append(name)
     return names
 
 
 def _check_hr_for_made_lr(hr, hr_path, scale):
     height, width = hr.shape[:2]
-    if height != width or height % (scale * LR_SIZE_MULTIPLE):
+    if height != width or height % SR_SIZE_MULTIPLE:
         raise ValueError(
             f"HR image {hr_path!r} is {size_text(hr)} (width x height): without --lr_dir the "
             "LR is made from the HR (the official preparation or --degradation), which "
-            "needs square HR images whose side is a multiple of "
-            f"{scale * LR_SIZE_MULTIPLE} (LR side a multiple of {LR_SIZE_MULTIPLE} for DIC)."
+            f"needs square HR images whose side is a multiple of {SR_SIZE_MULTIPLE} "
+            f"(LR side a multiple of {SR_SIZE_MULTIPLE // scale} for DIC x{scale})."
         )
 
 
@@ -213,10 +209,11 @@ def _check_pair(lr, hr, lr_path, hr_path, scale):
             f"Size mismatch: LR {lr_path!r} is {size_text(lr)}, so x{scale} its HR should be "
             f"{expected[1]}x{expected[0]}, but HR {hr_path!r} is {size_text(hr)} (width x height)."
         )
-    if lr.shape[0] % LR_SIZE_MULTIPLE or lr.shape[1] % LR_SIZE_MULTIPLE:
+    multiple = SR_SIZE_MULTIPLE // scale
+    if lr.shape[0] % multiple or lr.shape[1] % multiple:
         raise ValueError(
-            f"LR image {lr_path!r} is {size_text(lr)} (width x height); DIC needs LR sides "
-            f"that are multiples of {LR_SIZE_MULTIPLE}."
+            f"LR image {lr_path!r} is {size_text(lr)} (width x height); DIC x{scale} needs LR sides "
+            f"that are multiples of {multiple}."
         )
 
 

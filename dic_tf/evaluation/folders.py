@@ -2,7 +2,8 @@
 
 `evaluate_folders` compares the outputs of any method (`sr_dir`) with the
 ground truth (`hr_dir`) by file name under the official protocol of
-`dic_tf.metrics`; `run_folder_mode` writes `results.json`:
+`dic_tf.metrics` (images read upright as 8-bit RGB by
+`dic_tf.utils.image_files.read_rgb`); `run_folder_mode` writes `results.json`:
 
     {
       "images": {sr file name: {"psnr": float|null, "ssim": float, "hr_file": str}},
@@ -20,10 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from dic_tf import metrics
-from dic_tf.evaluation.image_files import IMAGE_EXTENSIONS, list_images, load_rgb, match_files
 from dic_tf.evaluation.protocol import protocol
 from dic_tf.evaluation.results_file import json_float, write_results
 from dic_tf.evaluation.tables import print_folder_summary
+from dic_tf.utils.image_files import IMAGE_EXTENSIONS, list_images, match_files, read_rgb, size_text
 
 
 def evaluate_folders(sr_dir, hr_dir, scale=8, ssim_variant="official", progress=True):
@@ -53,12 +54,11 @@ def evaluate_folders(sr_dir, hr_dir, scale=8, ssim_variant="official", progress=
     for sr_name, hr_name in tqdm(pairs, desc="evaluating", unit="img", disable=not progress):
         sr_path = os.path.join(sr_dir, sr_name)
         hr_path = os.path.join(hr_dir, hr_name)
-        sr = load_rgb(sr_path)
-        hr = load_rgb(hr_path)
+        sr = read_rgb(sr_path)
+        hr = read_rgb(hr_path)
         if sr.shape != hr.shape:
             raise ValueError(
-                f"Size mismatch: {sr_path!r} is {sr.shape[1]}x{sr.shape[0]} but "
-                f"{hr_path!r} is {hr.shape[1]}x{hr.shape[0]} (width x height)."
+                f"Size mismatch: {sr_path!r} is {size_text(sr)} but {hr_path!r} is {size_text(hr)} (width x height)."
             )
         psnr = metrics.psnr_y(sr, hr, border=scale)
         ssim = metrics.ssim_y(sr, hr, border=scale, variant=ssim_variant)

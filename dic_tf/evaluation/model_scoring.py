@@ -20,34 +20,22 @@ SR files are `sr/<stem>.png` (final step) and `steps/step_<t>/<stem>.png`
 (every step, 1-based), relative to the output folder.
 """
 
+import os
 import time
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from dic_tf import metrics
-from dic_tf.evaluation.image_files import file_stem, write_png
 from dic_tf.evaluation.landmark_detector import detection_errors
-from dic_tf.evaluation.predictors import Prediction
 from dic_tf.evaluation.protocol import model_protocol
 from dic_tf.evaluation.results_file import json_float
-from dic_tf.metrics import landmarks as landmark_metrics
+from dic_tf.metrics.scoring import mean_scores, score_batch
 from dic_tf.report.image_record import ImageRecord
+from dic_tf.utils.image_files import file_stem, write_png
 
 SR_DIR = "sr"
 STEPS_DIR = "steps"
-
-
-def upscale_bicubic(lr, scale=8):
-    """The bicubic baseline: Pillow bicubic upscaling of uint8 `(h, w, 3)` by `scale`.
-
-    Example:
-        upscale_bicubic(np.zeros((16, 16, 3), np.uint8)).shape  # (128, 128, 3)
-    """
-    height, width = lr.shape[:2]
-    size = (width * scale, height * scale)
-    return np.asarray(Image.fromarray(lr).resize(size, Image.Resampling.BICUBIC))
 
 
 def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="official",
@@ -56,7 +44,7 @@ def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="offic
 
     Args:
         predictor: callable uint8 `(B, h, w, 3)` LR -> `Prediction`
-            (`KerasPredictor`, `SavedModelPredictor`).
+            (`dic_tf.inference.KerasPredictor`, `SavedModelPredictor`).
         test_set: list of `TestImage` (see `load_test_set`).
         output_dir: receives `sr/` and `steps/step_<t>/`.
         scale: SR factor and cropped border.
@@ -77,7 +65,7 @@ def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="offic
     if batch_size < 1:
         raise ValueError(f"evaluate_model: batch_size={batch_size} must be >= 1.")
     all_annotated = all(item.landmarks is not None for item in test_set)
-    images, records, batch_times = {}, [], []
+    images, records, batch_times, scores = {}, [], [], []
     with tqdm(total=len(test_set), desc="super-resolving", unit="img", disable=not progress) as bar:
         for start in range(0, len(test_set), batch_size):
             batch = test_set[start:start + batch_size]
@@ -88,32 +76,24 @@ def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="offic
                 # the shape of validation's batches, whose last float32 digits then equal these.
                 lr = np.concatenate([lr, np.repeat(lr[-1:], batch_size - len(batch), axis=0)])
             began = time.perf_counter()
-            prediction = _first(predictor(lr), len(batch))
+            prediction = predictor(lr).first(len(batch))
             seconds = time.perf_counter() - began
-            lr = lr[:len(batch)]
             batch_times.append((seconds, len(batch)))
             _check_prediction(prediction, hr.shape, batch[0].name)
-            bicubic = np.stack([upscale_bicubic(x, scale) for x in lr])
-            psnr = [metrics.psnr_y_batch(sr, hr, border=scale) for sr in prediction.sr]
-            ssim = [metrics.ssim_y_batch(sr, hr, border=scale, variant=ssim_variant)
-                    for sr in prediction.sr]
-            bicubic_scores = {
-                "psnr": metrics.psnr_y_batch(bicubic, hr, border=scale),
-                "ssim": metrics.ssim_y_batch(bicubic, hr, border=scale, variant=ssim_variant),
-            }
+            batch_scores = score_batch(
+                prediction.sr, hr, lr[:len(batch)], prediction.landmarks,
+                [item.landmarks for item in batch], scale=scale, ssim_variant=ssim_variant,
+            )
+            scores.append(batch_scores)
             for i, item in enumerate(batch):
-                entry, record = _evaluate_item(
-                    item, i, prediction, psnr, ssim, bicubic[i],
-                    {k: float(v[i]) for k, v in bicubic_scores.items()},
-                    output_dir, all_annotated,
-                )
+                entry, record = _evaluate_item(item, i, prediction, batch_scores, output_dir, all_annotated)
                 entry["time_s"] = seconds / len(batch)
                 images[item.name] = entry
                 records.append(record)
             bar.update(len(batch))
     results = {
         "images": images,
-        "average": _averages(images, len(prediction.sr)),
+        "average": _averages(mean_scores(scores)),
         "protocol": model_protocol(scale, ssim_variant, lr_given=test_set[0].lr_file is not None),
         "timing": _timing(batch_times, batch_size),
         "num_images": len(images),
@@ -126,33 +106,30 @@ def evaluate_model(predictor, test_set, output_dir, scale=8, ssim_variant="offic
     return results, records
 
 
-def _evaluate_item(item, i, prediction, psnr, ssim, bicubic, bicubic_scores, output_dir,
-                   all_annotated):
+def _evaluate_item(item, i, prediction, scores, output_dir, all_annotated):
     """results.json entry and report record of batch element `i`."""
     stem = file_stem(item.name)
     sr_steps = [sr[i] for sr in prediction.sr]
-    stride = item.hr.shape[1] // prediction.heatmaps[0].shape[2]
-    points = [landmark_metrics.peaks_to_image(landmark_metrics.heatmap_peaks(h[i]), stride)
-              for h in prediction.heatmaps]
     steps = []
     for t, sr in enumerate(sr_steps):
-        steps.append({
-            "psnr": json_float(psnr[t][i]),
-            "ssim": float(ssim[t][i]),
-            "sr_file": write_png(output_dir, f"{STEPS_DIR}/step_{t + 1}/{stem}.png", sr),
-        })
-    if item.landmarks is not None:
-        for step, step_points in zip(steps, points):
-            step["nme"] = float(landmark_metrics.nme_per_image(step_points[None], item.landmarks[None])[0])
+        sr_file = f"{STEPS_DIR}/step_{t + 1}/{stem}.png"
+        write_png(os.path.join(output_dir, sr_file), sr, overwrite=True)
+        step = {"psnr": json_float(scores.psnr[t, i]), "ssim": float(scores.ssim[t, i]), "sr_file": sr_file}
+        if not np.isnan(scores.nme[t, i]):
+            step["nme"] = float(scores.nme[t, i])
+        steps.append(step)
+    bicubic_scores = {"psnr": float(scores.bicubic_psnr[i]), "ssim": float(scores.bicubic_ssim[i])}
+    sr_file = f"{SR_DIR}/{stem}.png"
+    write_png(os.path.join(output_dir, sr_file), sr_steps[-1], overwrite=True)
     entry = {
         "psnr": steps[-1]["psnr"],
         "ssim": steps[-1]["ssim"],
         "steps": steps,
         "bicubic": {"psnr": json_float(bicubic_scores["psnr"]), "ssim": bicubic_scores["ssim"]},
-        "sr_file": write_png(output_dir, f"{SR_DIR}/{stem}.png", sr_steps[-1]),
+        "sr_file": sr_file,
         "lr_file": item.lr_file,
     }
-    if item.landmarks is not None:
+    if "nme" in steps[-1]:
         entry["nme"] = steps[-1]["nme"]
     metric_names = ("psnr", "ssim", "nme") if all_annotated else ("psnr", "ssim")
     attention = [None if a is None else a[i] for a in prediction.attention]
@@ -161,45 +138,30 @@ def _evaluate_item(item, i, prediction, psnr, ssim, bicubic, bicubic_scores, out
         lr=item.lr,
         hr=item.hr,
         sr_steps=sr_steps,
-        metrics=[{k: float(psnr[t][i]) if k == "psnr" else steps[t][k] for k in metric_names}
+        metrics=[{k: float(scores.psnr[t, i]) if k == "psnr" else steps[t][k] for k in metric_names}
                  for t in range(len(steps))],
-        bicubic=bicubic,
+        bicubic=scores.bicubic[i],
         bicubic_metrics=bicubic_scores,
-        landmarks=points,
+        landmarks=[points[i] for points in prediction.landmarks],
         gt_landmarks=item.landmarks,
         attention=None if all(a is None for a in attention) else attention,
     )
     return entry, record
 
 
-def _averages(images, num_steps):
-    entries = list(images.values())
-
-    def mean(values):
-        values = [v for v in values if v is not None]
-        return float(np.mean(values)) if values else None
-
-    def mean_psnr(values):
-        return None if any(v is None for v in values) else float(np.mean(values))
-
+def _averages(means):
+    """results.json's "average" of `mean_scores`' means (a PSNR mean with an exact SR is None)."""
     steps = []
-    for t in range(num_steps):
-        step = {
-            "psnr": mean_psnr([e["steps"][t]["psnr"] for e in entries]),
-            "ssim": mean([e["steps"][t]["ssim"] for e in entries]),
-        }
-        nmes = [e["steps"][t]["nme"] for e in entries if "nme" in e["steps"][t]]
-        if nmes:
-            step["nme"] = float(np.mean(nmes))
+    for t, (psnr, ssim) in enumerate(zip(means["psnr_steps"], means["ssim_steps"])):
+        step = {"psnr": json_float(psnr), "ssim": ssim}
+        if means["nme_steps"] is not None:
+            step["nme"] = means["nme_steps"][t]
         steps.append(step)
     average = dict(steps[-1])
     average["steps"] = steps
-    average["bicubic"] = {
-        "psnr": mean_psnr([e["bicubic"]["psnr"] for e in entries]),
-        "ssim": mean([e["bicubic"]["ssim"] for e in entries]),
-    }
+    average["bicubic"] = {"psnr": json_float(means["bicubic_psnr"]), "ssim": means["bicubic_ssim"]}
     if "nme" in average:
-        average["num_annotated"] = sum("nme" in e for e in entries)
+        average["num_annotated"] = means["num_annotated"]
     return average
 
 
@@ -222,24 +184,9 @@ def _timing(batch_times, batch_size):
 
 
 def _check_prediction(prediction, hr_shape, first_name):
-    lengths = {len(prediction.sr), len(prediction.heatmaps), len(prediction.attention)}
-    if len(lengths) != 1:
-        raise ValueError(
-            f"The model returned {len(prediction.sr)} SR steps, {len(prediction.heatmaps)} "
-            f"heatmap steps and {len(prediction.attention)} attention steps; expected equal."
-        )
     for t, sr in enumerate(prediction.sr):
         if sr.shape != hr_shape:
             raise ValueError(
                 f"The model's step-{t + 1} SR for the batch starting at {first_name!r} has "
                 f"shape {sr.shape}; the HR batch has shape {hr_shape}."
             )
-
-
-def _first(prediction, count):
-    """The first `count` faces of a `Prediction`."""
-    return Prediction(
-        sr=[sr[:count] for sr in prediction.sr],
-        heatmaps=[h[:count] for h in prediction.heatmaps],
-        attention=[None if a is None else a[:count] for a in prediction.attention],
-    )

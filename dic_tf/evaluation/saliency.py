@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tf_keras_vis.saliency import Saliency
 
-from dic_tf.layers.fusion import COMPONENT_NAMES
+from dic_tf.layers.components import COMPONENT_NAMES
 from dic_tf.utils.image_space import pixels_to_model_space
 
 KINDS = ("landmark", "component")

@@ -1,11 +1,13 @@
 """Saliency overlays of model mode: `saliency/<target label>/<stem>.png`."""
 
+import os
+
 import numpy as np
 from PIL import Image
 
 from dic_tf.evaluation import saliency as saliency_lib
-from dic_tf.evaluation.image_files import file_stem, write_png
 from dic_tf.report.drawing import heat_overlay
+from dic_tf.utils.image_files import file_stem, write_png
 
 SALIENCY_DIR = "saliency"
 
@@ -40,9 +42,8 @@ def write_saliency(model, test_set, records, targets, output_dir, batch_size=16)
             upscaled = np.asarray(
                 Image.fromarray(item.lr).resize((width, height), Image.Resampling.NEAREST)
             )
-            files[target.label][item.name] = write_png(
-                output_dir, f"{SALIENCY_DIR}/{target.label}/{file_stem(item.name)}.png",
-                heat_overlay(upscaled, heat),
-            )
+            overlay_file = f"{SALIENCY_DIR}/{target.label}/{file_stem(item.name)}.png"
+            write_png(os.path.join(output_dir, overlay_file), heat_overlay(upscaled, heat), overwrite=True)
+            files[target.label][item.name] = overlay_file
             record.saliency = {**(record.saliency or {}), target.label: heat}
     return files

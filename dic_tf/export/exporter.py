@@ -24,10 +24,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dic_tf import metrics
 from dic_tf.export import tflite, warmup
 from dic_tf.export.serving import DICServingModule
 from dic_tf.utils import atomic
 from dic_tf.utils.image_space import to_model_space
+from dic_tf.utils.resize import upscale_bicubic
 
 KERAS_FILE = "dic.keras"
 WEIGHTS_FILE = "dic.weights.h5"
@@ -70,21 +72,24 @@ def evaluation_inputs(lr_size, count=4, seed=0):
     return np.clip(images.numpy(), 0.0, 1.0)
 
 
-def bicubic_upscale(lr, scale):
-    """Bicubic x`scale` of float32 [N, h, w, 3] in [0, 1], clipped (the baseline).
+def bicubic_baseline(lr, scale):
+    """evaluate.py's bicubic baseline of float32 [N, h, w, 3] LR in [0, 1], back in [0, 1].
+
+    The LR is rounded to 8 bits and enlarged x`scale` with Pillow bicubic
+    (`dic_tf.utils.resize.upscale_bicubic`), as evaluate.py and validation do.
 
     Example:
-        bicubic_upscale(lr, 8).shape  # (N, 128, 128, 3)
+        bicubic_baseline(lr, 8).shape  # (N, 128, 128, 3)
     """
-    size = (lr.shape[1] * scale, lr.shape[2] * scale)
-    return np.clip(tf.image.resize(lr, size, method="bicubic").numpy(), 0.0, 1.0)
+    pixels = metrics.normalized_to_uint8(np.asarray(lr, np.float32), mean=(0.0, 0.0, 0.0))
+    return np.stack([upscale_bicubic(image, scale) for image in pixels]).astype(np.float32) / 255.0
 
 
 def export(
     model,
     export_base,
     version=None,
-    lr_size=16,
+    lr_size=None,
     model_name="dic",
     tflite_variants=(),
     source=None,
@@ -95,7 +100,8 @@ def export(
         model: a built `dic_tf.models.DIC` with its final weights.
         export_base: the TF Serving model base path, e.g. `saved_models/dic`.
         version: positive int; default `next_version(export_base)`.
-        lr_size: LR side of `super_resolve_image`, the warm-up and TFLite input.
+        lr_size: LR side of `super_resolve_image`, the warm-up and TFLite input;
+            default `model.config.lr_size` (128 / scale).
         model_name: TF Serving `--model_name`, stored in the warm-up requests.
         tflite_variants: subset of `tflite.VARIANTS` to convert.
         source: description of the weights' origin, stored in the report.
@@ -108,6 +114,7 @@ def export(
         report = export(model, "exports/dic", lr_size=16)
     """
     version = next_version(export_base) if version is None else int(version)
+    lr_size = lr_size or model.config.lr_size
     if version < 1:
         raise ValueError(f"Export version must be a positive integer, got {version}.")
     final_dir = os.path.join(export_base, str(version))
@@ -161,7 +168,9 @@ def _write_version(model, work_dir, lr_size, model_name, tflite_variants, source
             "files": [KERAS_FILE, WEIGHTS_FILE],
             "reload_max_abs_diff": _max_abs(reloaded_raw, keras_raw),
         },
-        "bicubic_baseline": {"psnr_vs_keras_db": tflite.psnr(bicubic_upscale(samples, 8), keras_sr)},
+        "bicubic_baseline": {
+            "psnr_vs_keras_db": tflite.psnr(bicubic_baseline(samples, model.config.scale), keras_sr)
+        },
         "tflite": [],
     }
     if tflite_variants:
@@ -189,7 +198,7 @@ def _write_version(model, work_dir, lr_size, model_name, tflite_variants, source
         for row in report["tflite"]:
             row["psnr_vs_fp32_db"] = tflite.psnr(row.pop("sr"), reference)
         report["bicubic_baseline"]["psnr_vs_fp32_db"] = tflite.psnr(
-            bicubic_upscale(samples, 8), reference
+            bicubic_baseline(samples, model.config.scale), reference
         )
     return report
 

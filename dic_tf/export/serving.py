@@ -7,9 +7,9 @@ selection and the landmark extraction all happen inside the graph.
 Signatures (see docs/serving.md):
 
 * `serving_default(lr)`: `lr` float32 [N, H, W, 3], RGB in [0, 1], H and W
-  multiples of 8. Returns `sr` float32 [N, 8H, 8W, 3] in [0, 1] (final step),
-  `landmarks` float32 [N, K, 2] (x, y) in SR pixels and `heatmaps` float32
-  [N, 2H, 2W, K] (final step).
+  multiples of 64 / s for the model's scale s (8 at x8). Returns `sr` float32
+  [N, sH, sW, 3] in [0, 1] (final step), `landmarks` float32 [N, K, 2] (x, y)
+  in SR pixels and `heatmaps` float32 [N, sH/4, sW/4, K] (final step).
 * `super_resolve_image(image_bytes)`: `image_bytes` string [N], PNG or JPEG
   faces of any size. Each is decoded, resized to `lr_size` x `lr_size`
   (bicubic with antialias, then rounded to 8 bits like the LR training
@@ -26,7 +26,7 @@ size = 4), with no sub-pixel refinement.
 import tensorflow as tf
 
 from dic_tf.layers.preprocessing import FaceImageConverter
-from dic_tf.models.dic import LR_SIZE_MULTIPLE
+from dic_tf.models.dic_config import HR_SIZE, SR_SIZE_MULTIPLE
 
 SERVING_DEFAULT = "serving_default"
 SUPER_RESOLVE_IMAGE = "super_resolve_image"
@@ -35,8 +35,8 @@ LR_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="lr")
 IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 
 
-def assert_lr_size(lr):
-    """Run-time check that the LR sides of `lr` [N, H, W, 3] divide by 8.
+def assert_lr_size(lr, scale=8):
+    """Run-time check that the LR sides of `lr` [N, H, W, 3] divide by 64 / `scale`.
 
     Returns `lr` with the assertion as a control dependency, so it also holds
     inside a SavedModel where H and W are unknown when tracing.
@@ -45,15 +45,15 @@ def assert_lr_size(lr):
         lr = assert_lr_size(tf.zeros((1, 16, 16, 3)))
     """
     height, width = tf.shape(lr)[1], tf.shape(lr)[2]
+    multiple, example = SR_SIZE_MULTIPLE // scale, HR_SIZE // scale
     check = tf.debugging.Assert(
-        tf.logical_and(
-            tf.equal(height % LR_SIZE_MULTIPLE, 0), tf.equal(width % LR_SIZE_MULTIPLE, 0)
-        ),
+        tf.logical_and(tf.equal(height % multiple, 0), tf.equal(width % multiple, 0)),
         [
             "DIC input `lr` has LR size (height x width)",
             height,
             width,
-            f"; both sides must be multiples of {LR_SIZE_MULTIPLE} (e.g. 16x16 for 128x128 faces).",
+            f"; both sides must be multiples of {multiple} (e.g. {example}x{example} for "
+            f"{HR_SIZE}x{HR_SIZE} faces at x{scale}).",
         ],
     )
     with tf.control_dependencies([check]):
@@ -94,17 +94,22 @@ class DICServingModule(tf.Module):
     Args:
         model: a built `dic_tf.models.DIC`.
         lr_size: LR side the `super_resolve_image` signature resizes images to
-            (the size the model was trained on, 16 for 128x128 faces).
+            (the size the model was trained on); default `model.config.lr_size`
+            (128 / scale: 16 at x8).
 
     Example:
         module = DICServingModule(model, lr_size=16)
         tf.saved_model.save(module, "exports/dic/1", signatures=module.signatures())
     """
 
-    def __init__(self, model, lr_size=16):
+    def __init__(self, model, lr_size=None):
         super().__init__(name="dic_serving")
-        if lr_size % LR_SIZE_MULTIPLE:
-            raise ValueError(f"lr_size={lr_size} must be a multiple of {LR_SIZE_MULTIPLE}.")
+        lr_size = lr_size or model.config.lr_size
+        if lr_size % model.config.lr_size_multiple:
+            raise ValueError(
+                f"lr_size={lr_size} must be a multiple of {model.config.lr_size_multiple} "
+                f"(DIC x{model.config.scale})."
+            )
         self._hold_keras(model, FaceImageConverter(value_range="unit"))
         self.model_variables = list(model.variables)
         self.lr_size = lr_size
@@ -127,10 +132,10 @@ class DICServingModule(tf.Module):
         """Forward pass (traced as `serve`): `lr` [N, H, W, 3] RGB in [0, 1] -> output dict.
 
         Returns:
-            {"sr": [N, 8H, 8W, 3] in [0, 1], "landmarks": [N, K, 2],
-             "heatmaps": [N, 2H, 2W, K]}, all float32.
+            {"sr": [N, sH, sW, 3] in [0, 1], "landmarks": [N, K, 2],
+             "heatmaps": [N, sH/4, sW/4, K]}, all float32 (s: the model's scale).
         """
-        lr = assert_lr_size(tf.convert_to_tensor(lr, tf.float32))
+        lr = assert_lr_size(tf.convert_to_tensor(lr, tf.float32), self.scale)
         outputs = self.model(self.converter(lr), training=False)
         sr = self.converter.invert(outputs["sr"][-1])
         heatmaps = outputs["heatmaps"][-1]
@@ -142,7 +147,7 @@ class DICServingModule(tf.Module):
         }
 
     def sr_only(self, lr):
-        """`lr` [N, H, W, 3] in [0, 1] -> SR [N, 8H, 8W, 3] in [0, 1] (TFLite graph)."""
+        """`lr` [N, H, W, 3] in [0, 1] -> SR [N, sH, sW, 3] in [0, 1] (TFLite graph)."""
         outputs = self.model(self.converter(tf.convert_to_tensor(lr, tf.float32)), training=False)
         return self.converter.invert(outputs["sr"][-1])
 

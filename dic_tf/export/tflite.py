@@ -1,8 +1,9 @@
 """TFLite conversion of DIC's SR path and its accuracy against the Keras model.
 
 Every variant takes one LR face float32 [1, lr_size, lr_size, 3], RGB in
-[0, 1], and returns the final-step SR float32 [1, 8 lr_size, 8 lr_size, 3]
-in [0, 1] (mean subtraction and clipping inside, as in `serving_default`).
+[0, 1], and returns the final-step SR float32 [1, s lr_size, s lr_size, 3]
+in [0, 1] (s: the model's scale; mean subtraction and clipping inside, as in
+`serving_default`).
 
 Variants:
     fp32: float weights and activations.

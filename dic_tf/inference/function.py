@@ -124,7 +124,7 @@ def _grappler_options(tf, **options):
     training run's validation copy, or two `InferenceFunction`s) gave outputs
     up to 4e-5 apart (which of its rewrites differs from one trace to the next
     was not found); without it they are bit-identical, at the same speed
-    (docs/performance.md). A function is optimized when first called under
+    (docs/performance_log.md). A function is optimized when first called under
     a setting, so training steps keep TensorFlow's defaults. The setting is
     process-wide while a call runs: a function that another thread calls for
     the first time meanwhile is optimized without it too.

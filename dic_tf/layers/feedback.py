@@ -5,13 +5,16 @@ import functools
 import keras
 from keras import layers, ops
 
-from dic_tf.layers.conv import ConvBlock, DeconvBlock
+from dic_tf.layers.conv_blocks import ConvBlock, DeconvBlock
 from dic_tf.layers.fusion import AttentiveFusion
 
-# Projection geometry for x8 at the feature resolution: k=12, s=8, p=2.
-_PROJECTION = {8: (12, 8, 2)}
+# SRFBN's up/down-projection geometry (kernel k, stride s, padding p) by
+# projection factor s: a [H, W] map <-> [sH, sW]. DIC projects by its SR scale
+# (x8 from features at 2x the LR side, to maps at twice the HR side).
+PROJECTIONS = {2: (6, 2, 2), 4: (8, 4, 2), 8: (12, 8, 2)}
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class FeedbackBlock(layers.Layer):
     """Compression + `num_groups` up/down projection groups + output compression.
 
@@ -23,13 +26,13 @@ class FeedbackBlock(layers.Layer):
     Args:
         num_features: channels F.
         num_groups: projection groups G.
-        scale: projection factor (8).
+        scale: projection factor s, a key of `PROJECTIONS` (2, 4 or 8).
         remat_groups: recompute each group's projections in the backward pass
             (`keras.remat`) instead of storing them: only the groups' outputs,
-            an HR feature [B, 8H, 8W, F] and an LR feature [B, H, W, F] each,
+            an HR feature [B, sH, sW, F] and an LR feature [B, H, W, F] each,
             are kept. Same numbers; the layers and weights are unchanged.
 
-    Shapes: [B, H, W, C_in] -> [B, H, W, F]; the projections run at [8H, 8W].
+    Shapes: [B, H, W, C_in] -> [B, H, W, F]; the projections run at [sH, sW].
 
     Example:
         block = FeedbackBlock(48, 6)
@@ -38,13 +41,15 @@ class FeedbackBlock(layers.Layer):
 
     def __init__(self, num_features, num_groups, scale=8, remat_groups=False, **kwargs):
         super().__init__(**kwargs)
-        if scale not in _PROJECTION:
-            raise ValueError(f"FeedbackBlock: scale {scale} is not supported; expected 8.")
+        if scale not in PROJECTIONS:
+            raise ValueError(
+                f"FeedbackBlock: scale {scale} is not supported; expected one of {sorted(PROJECTIONS)}."
+            )
         self.num_features = num_features
         self.num_groups = num_groups
         self.scale = scale
         self.remat_groups = remat_groups
-        kernel, stride, pad = _PROJECTION[scale]
+        kernel, stride, pad = PROJECTIONS[scale]
         f = num_features
         self.compress_in = ConvBlock(f, 1, name="compress_in")
         self.up_blocks = [
@@ -60,11 +65,11 @@ class FeedbackBlock(layers.Layer):
         self.compress_out = ConvBlock(f, 1, name="compress_out")
 
     def group(self, g, *features):
-        """Projection group g: (its LR feature [B, H, W, F], its HR feature [B, 8H, 8W, F]).
+        """Projection group g: (its LR feature [B, H, W, F], its HR feature [B, sH, sW, F]).
 
         `features` are the block's LR features so far (the compressed input and
         groups 0..g-1's, g + 1 tensors [B, H, W, F]) followed by groups
-        0..g-1's HR features (g tensors [B, 8H, 8W, F]). The LR feature comes
+        0..g-1's HR features (g tensors [B, sH, sW, F]). The LR feature comes
         first: TensorFlow's `keras.remat` recomputes a group once the gradient
         of its first output is there, and the last group's HR feature has none.
         """
@@ -74,7 +79,7 @@ class FeedbackBlock(layers.Layer):
         )
         hr = self.up_blocks[g](lr)
         # The HR transition convolves the concatenation without making it
-        # (`ConvBlock` on a list): the backward pass keeps no [B, 8H, 8W, (g+1) F] map.
+        # (`ConvBlock` on a list): the backward pass keeps no [B, sH, sW, (g+1) F] map.
         down_in = hr if g == 0 else self.down_transitions[g - 1]([*hr_features, hr])
         return self.down_blocks[g](down_in), hr
 
@@ -105,6 +110,7 @@ class FeedbackBlock(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class AttentiveFeedbackBlock(FeedbackBlock):
     """Feedback block guided by facial-component attention (steps t >= 1).
 
@@ -112,7 +118,7 @@ class AttentiveFeedbackBlock(FeedbackBlock):
         num_features: channels F.
         num_groups: projection groups G.
         num_fusion_blocks: grouped residual blocks of the attentive fusion.
-        scale: projection factor (8).
+        scale: projection factor (2, 4 or 8; see `FeedbackBlock`).
         remat_groups: recompute each projection group in the backward pass
             (see `FeedbackBlock`).
 

@@ -1,8 +1,9 @@
 """Hourglass networks: the recurrent landmark branch and the landmark evaluator."""
 
+import keras
 from keras import layers, ops
 
-from dic_tf.layers.conv import ConvBlock
+from dic_tf.layers.conv_blocks import ConvBlock
 from dic_tf.layers.resize import bilinear_upsample
 
 
@@ -15,6 +16,7 @@ def _batch_norm(name):
     return layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=name)
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class ResidualBlock(layers.Layer):
     """Bottleneck residual block 1x1 -> 3x3 -> 1x1 with an optional 1x1 skip.
 
@@ -71,6 +73,7 @@ class ResidualBlock(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class Linear1x1(layers.Layer):
     """1x1 convolution [+ BatchNorm] + ReLU (the authors' `Lin`).
 
@@ -100,6 +103,7 @@ class Linear1x1(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class Hourglass(layers.Layer):
     """Recursive hourglass of `depth` levels (max-pool down, bilinear up).
 
@@ -158,10 +162,21 @@ class Hourglass(layers.Layer):
         return config
 
 
-class _Stem(layers.Layer):
+@keras.saving.register_keras_serializable(package="dic_tf")
+class HourglassStem(layers.Layer):
     """7x7/2 conv [+ BN] + ReLU, residual, max-pool, two residuals: 1/4 resolution.
 
+    The front of both hourglass networks (the authors' `conv1`, `res1`-`res3`).
+
+    Args:
+        filters: output channels.
+        use_batch_norm: BatchNorm after the convolution and in the residual blocks.
+
     Shapes: [B, H, W, 3] -> [B, H / 4, W / 4, filters].
+
+    Example:
+        stem = HourglassStem(256, use_batch_norm=True)
+        y = stem(np.zeros((1, 128, 128, 3), "float32"))  # (1, 32, 32, 256)
     """
 
     def __init__(self, filters, use_batch_norm, **kwargs):
@@ -189,6 +204,7 @@ class _Stem(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class FeedbackHourglass(layers.Layer):
     """The recurrent landmark branch of DIC (no BatchNorm).
 
@@ -219,7 +235,7 @@ class FeedbackHourglass(layers.Layer):
         self.num_features = num_features
         self.num_keypoints = num_keypoints
         f = num_features
-        self.stem = _Stem(f, False, name="stem")
+        self.stem = HourglassStem(f, False, name="stem")
         self.compress_in = _conv(2 * f, 1, "compress_in")
         self.hourglass = Hourglass(4, 2 * f, False, name="hourglass")
         self.head_res = ResidualBlock(f, False, name="head_res")
@@ -241,6 +257,7 @@ class FeedbackHourglass(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class StackedHourglass(layers.Layer):
     """Stacked hourglass landmark detector (BatchNorm, 'mean' connections).
 
@@ -266,7 +283,7 @@ class StackedHourglass(layers.Layer):
         self.num_stacks = num_stacks
         self.num_keypoints = num_keypoints
         f = num_features
-        self.stem = _Stem(f, True, name="stem")
+        self.stem = HourglassStem(f, True, name="stem")
         self.hourglasses = [Hourglass(4, f, True, name=f"hg{i}") for i in range(num_stacks)]
         self.residuals = [ResidualBlock(f, True, name=f"hg{i}_res") for i in range(num_stacks)]
         self.linears = [Linear1x1(f, True, name=f"hg{i}_lin") for i in range(num_stacks)]

@@ -1,7 +1,9 @@
 """The official metrics: PSNR/SSIM on the Y channel and landmark errors (numpy).
 
 * `image_quality`: PSNR and SSIM on Y, as the authors' MATLAB-style protocol;
-* `landmarks`: heatmap peaks, NME and landmark errors.
+* `landmarks`: heatmap peaks, NME and landmark errors;
+* `scoring`: the one per-step scoring loop (every step, the bicubic baseline, NME)
+  of validation and evaluate.py.
 """
 
 from dic_tf.metrics.image_quality import (

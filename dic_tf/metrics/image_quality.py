@@ -33,7 +33,7 @@ SCORING_BATCH_SIZE = 16
 """Faces per forward pass when a model is scored: evaluate.py's default and validation inside
 train.py. oneDNN's float32 convolutions round differently at different batch sizes (the SR of
 the same face moves by up to ~3e-7), so both score at this one size (what remains is TensorFlow's
-rounding, which varies between calls and between model instances: docs/performance.md)."""
+rounding, which varies between calls and between model instances: docs/performance_log.md)."""
 
 
 def rgb_to_y(images):

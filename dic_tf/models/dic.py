@@ -13,10 +13,8 @@ from dic_tf.layers import (
     merge_heatmaps,
     pixel_shuffle,
 )
-from dic_tf.models.dic_config import REMAT_MODES, DICConfig
-
-# The hourglass pools 4 times at 2x the LR size, so LR sides must divide by 8.
-LR_SIZE_MULTIPLE = 8
+from dic_tf.layers.feedback import PROJECTIONS
+from dic_tf.models.dic_config import HR_SIZE, REMAT_MODES, SR_SIZE_MULTIPLE, DICConfig
 
 # Rematerialisation (`keras.RematScope`) of DIC's layers, by `remat` value:
 #   blocks      every feedback block call (a step's up/down projections and, from
@@ -41,20 +39,25 @@ REMAT_SCOPES = {
 assert tuple(REMAT_SCOPES) == REMAT_MODES
 
 
-def check_lr_shape(shape, name="lr"):
+def check_lr_shape(shape, scale=8, name="lr"):
     """Raises a ValueError naming the tensor when its static shape is not [B, H, W, 3]
-    with H and W multiples of 8. Unknown (dynamic) sides are not checked here.
+    with H and W multiples of `DICConfig(scale).lr_size_multiple` (64 / scale: the
+    hourglass pools the SR image 4 times at a quarter of its side). Unknown
+    (dynamic) sides are not checked here.
 
     Example:
         check_lr_shape((1, 16, 16, 3))  # passes; (1, 12, 16, 3) raises ValueError
+        check_lr_shape((1, 32, 32, 3), scale=4)  # passes; (1, 24, 24, 3) raises
     """
     if len(shape) != 4 or shape[-1] != 3:
         raise ValueError(f"DIC input `{name}` has shape {tuple(shape)}; expected [B, H, W, 3].")
-    bad = [s for s in shape[1:3] if s is not None and s % LR_SIZE_MULTIPLE]
+    multiple = SR_SIZE_MULTIPLE // scale
+    bad = [s for s in shape[1:3] if s is not None and s % multiple]
     if bad:
+        lr = HR_SIZE // scale
         raise ValueError(
-            f"DIC input `{name}` has LR size {shape[1]}x{shape[2]}; both sides must be "
-            f"multiples of {LR_SIZE_MULTIPLE} (e.g. 16x16 for 128x128 faces)."
+            f"DIC x{scale} input `{name}` has LR size {shape[1]}x{shape[2]}; both sides must be "
+            f"multiples of {multiple} (e.g. {lr}x{lr} for {HR_SIZE}x{HR_SIZE} faces)."
         )
 
 
@@ -65,11 +68,19 @@ class DIC(keras.Model):
     Step 0 runs the coarse feedback block; every later step runs the attentive
     feedback block on the LR features, the previous step's block output and
     the 5 facial components merged from the previous step's heatmaps. Every
-    step's SR image (bilinear x8 upsample + residual) goes through the
+    step's SR image (bilinear x`scale` upsample + residual) goes through the
     feedback hourglass, whose hidden state is carried to the next step.
 
+    The heatmaps are always at a quarter of the SR side. The features are at
+    the heatmaps' side or the LR side, whichever is larger: x8 (the paper's)
+    extracts 4F channels and pixel-shuffles them to twice the LR side; x4 and
+    x2 extract F channels at the LR side (at x2 twice the heatmaps' side, so
+    the merged components are upsampled bilinearly to it). The feedback
+    blocks project by `scale` (`feedback.PROJECTIONS`) and the `out`
+    deconvolution takes the features to the SR side.
+
     Inputs: LR faces [B, H, W, 3], RGB in [0, 1] minus `RGB_MEAN`, H and W
-    multiples of 8.
+    multiples of `config.lr_size_multiple` (8 at x8, 16 at x4, 32 at x2).
 
     Args:
         config: `DICConfig` (or its dict); default the paper's x8.
@@ -78,11 +89,13 @@ class DIC(keras.Model):
             'blocks_and_groups'). It changes memory and time of a training
             step, never the numbers.
 
-    Returns a dict:
-        "sr": list of `num_steps` tensors [B, 8H, 8W, 3] (normalised space).
-        "heatmaps": list of `num_steps` tensors [B, 2H, 2W, num_keypoints].
-        "components": list of `num_steps - 1` tensors [B, 2H, 2W, 5], the
-            merged heatmaps the attentive fusion used at steps 1, 2, ...
+    Returns a dict (s = `config.scale`):
+        "sr": list of `num_steps` tensors [B, sH, sW, 3] (normalised space).
+        "heatmaps": list of `num_steps` tensors [B, sH/4, sW/4, num_keypoints].
+        "components": list of `num_steps - 1` tensors [B, h, w, 5], the
+            merged heatmaps the attentive fusion used at steps 1, 2, ... at
+            the features' side (the heatmaps' side at x8 and x4, [B, H, W, 5]
+            at x2).
 
     Example:
         model = DIC(DICConfig.tiny())
@@ -100,7 +113,10 @@ class DIC(keras.Model):
         self.remat = remat
         c = self.config
         f = c.num_features
-        self.conv_in = ConvBlock(4 * f, 3, name="conv_in")
+        # Features / LR side (pixel shuffle) and features / heatmaps side (attention upsampling).
+        self.shuffle_factor = max(c.scale // 4, 1)
+        self.attention_factor = max(4 // c.scale, 1)
+        self.conv_in = ConvBlock(self.shuffle_factor**2 * f, 3, name="conv_in")
         remat_groups = remat in ("groups", "blocks_and_groups")
         with keras.RematScope(**REMAT_SCOPES[remat]):
             self.first_block = FeedbackBlock(
@@ -110,18 +126,20 @@ class DIC(keras.Model):
                 f, c.num_groups, c.num_fusion_blocks, c.scale, remat_groups=remat_groups,
                 name="block",
             )
-            self.out = DeconvBlock(f, 8, 4, 2, name="out")
+            self.out = DeconvBlock(f, *PROJECTIONS[c.scale // self.shuffle_factor], name="out")
             self.conv_out = ConvBlock(3, 3, activation=None, name="conv_out")
         self.hourglass = FeedbackHourglass(c.hg_num_features, c.num_keypoints, name="hourglass")
 
     def reconstruct(self, upsampled, block_output):
-        """SR image [B, 8H, 8W, 3] from a feedback block output [B, 2H, 2W, F]."""
+        """SR image [B, sH, sW, 3] from a feedback block output (at the features' side)."""
         return upsampled + self.conv_out(self.out(block_output))
 
     def call(self, lr):
-        check_lr_shape(lr.shape)
+        check_lr_shape(lr.shape, self.config.scale)
         upsampled = bilinear_upsample(lr, self.config.scale, align_corners=False)
-        features = pixel_shuffle(self.conv_in(lr), 2)
+        features = self.conv_in(lr)
+        if self.shuffle_factor > 1:
+            features = pixel_shuffle(features, self.shuffle_factor)
         hidden = self.first_block(features)
         sr = self.reconstruct(upsampled, hidden)
         heatmaps, hg_hidden = self.hourglass(sr)
@@ -130,6 +148,12 @@ class DIC(keras.Model):
             components = merge_heatmaps(heatmaps)
             if self.config.detach_attention:
                 components = ops.stop_gradient(components)
+            if self.attention_factor > 1:
+                # Bilinear (half-pixel centres, as the heatmaps sit on the SR image): the
+                # heatmaps are smooth Gaussians, and a convex interpolation keeps the
+                # softmax's inputs in their range (no bicubic overshoot) and without
+                # nearest's 2x2 blocks at the attention's edges.
+                components = bilinear_upsample(components, self.attention_factor, align_corners=False)
             hidden = self.block(features, hidden, components)
             sr = self.reconstruct(upsampled, hidden)
             heatmaps, hg_hidden = self.hourglass(sr, hg_hidden)
@@ -148,8 +172,9 @@ class DIC(keras.Model):
         return cls(**config)
 
 
-def build_dic(config=None, lr_size=16, remat="none"):
-    """Builds DIC (weights created) for `config` (default: the paper's x8).
+def build_dic(config=None, lr_size=None, remat="none"):
+    """Builds DIC (weights created) for `config` (default: the paper's x8) on a
+    symbolic LR input of side `lr_size` (default `config.lr_size`, 128 / scale).
 
     Example:
 
@@ -158,6 +183,8 @@ def build_dic(config=None, lr_size=16, remat="none"):
     outputs = model(keras.ops.zeros((2, 16, 16, 3)))   # outputs["sr"][-1]: [2, 128, 128, 3]
     ```
     """
-    model = DIC(config or DICConfig.x8(), remat=remat)
+    config = DICConfig.from_dict(config) if isinstance(config, dict) else config or DICConfig.x8()
+    lr_size = lr_size or config.lr_size
+    model = DIC(config, remat=remat)
     model(keras.KerasTensor((1, lr_size, lr_size, 3)))  # symbolic: no JAX op compiled
     return model

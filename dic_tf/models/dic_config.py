@@ -8,13 +8,20 @@ from dic_tf.utils.image_space import RGB_MEAN  # noqa: F401  (part of this modul
 # (`models.dic.REMAT_SCOPES`; the numbers are the same for every mode).
 REMAT_MODES = ("none", "blocks", "large_maps", "groups", "blocks_and_groups")
 
+# SR factors DIC is built for (x8 is the paper's; x4 and x2 keep its 128x128 HR).
+SCALES = (8, 4, 2)
+# The paper's HR side: the default LR side is HR_SIZE / scale.
+HR_SIZE = 128
+# The feedback hourglass pools 4 times at a quarter of the SR side.
+SR_SIZE_MULTIPLE = 64
+
 
 @dataclasses.dataclass
 class DICConfig:
     """Hyper-parameters of DIC. Field names double as the training flag names.
 
     Attributes:
-        scale: super-resolution factor (only 8 is defined by the paper).
+        scale: super-resolution factor, 8 (the paper's), 4 or 2.
         num_features: channels of the SR branch feature maps.
         num_steps: number of SR/landmark collaboration steps.
         num_groups: up/down projection groups per feedback block.
@@ -26,6 +33,7 @@ class DICConfig:
     Example:
         config = DICConfig.x8()
         DICConfig.from_dict(config.to_dict()) == config  # True
+        dataclasses.replace(DICConfig.tiny(), scale=4).lr_size  # 32
     """
 
     scale: int = 8
@@ -38,8 +46,8 @@ class DICConfig:
     detach_attention: bool = False
 
     def __post_init__(self):
-        if self.scale != 8:
-            raise ValueError(f"DICConfig.scale={self.scale}: only x8 is defined by DIC.")
+        if self.scale not in SCALES:
+            raise ValueError(f"DICConfig.scale={self.scale}: expected one of {', '.join(map(str, SCALES))}.")
         if self.num_keypoints not in (68, 194):
             raise ValueError(
                 f"DICConfig.num_keypoints={self.num_keypoints}: the attentive fusion "
@@ -54,14 +62,37 @@ class DICConfig:
                 "multiple of 4."
             )
 
+    @property
+    def lr_size(self):
+        """The default LR side, `HR_SIZE / scale` (16 at x8, 32 at x4, 64 at x2)."""
+        return HR_SIZE // self.scale
+
+    @property
+    def lr_size_multiple(self):
+        """What LR sides must be multiples of: the SR side divides by `SR_SIZE_MULTIPLE`."""
+        return SR_SIZE_MULTIPLE // self.scale
+
     @classmethod
     def x8(cls):
         """The paper's x8 DIC (21,803,849 parameters)."""
         return cls()
 
     @classmethod
+    def x4(cls):
+        """DIC at x4 (32x32 -> 128x128) with the paper's widths."""
+        return cls(scale=4)
+
+    @classmethod
+    def x2(cls):
+        """DIC at x2 (64x64 -> 128x128) with the paper's widths."""
+        return cls(scale=2)
+
+    @classmethod
     def tiny(cls):
-        """A small model for tests and the CPU demo (284,337 parameters)."""
+        """A small x8 model for tests and the CPU demo (284,337 parameters).
+
+        Other scales: `dataclasses.replace(DICConfig.tiny(), scale=4)`.
+        """
         return cls(
             num_features=8,
             num_steps=3,

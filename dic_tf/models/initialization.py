@@ -5,13 +5,13 @@ on the whole DIC before it loads the pretrained hourglass: every convolution
 and transposed convolution kernel is drawn from N(0, 2 / fan_in)
 (`kaiming_normal_(a=0, mode='fan_in')`) and every bias is zeroed. dic_tf's
 layers are otherwise created with PyTorch's default init
-(`layers.conv.torch_default_initializers`, `init="torch_default"`).
+(`layers.initializers.torch_default_initializers`, `init="torch_default"`).
 
 PyTorch's fan-in is `in_channels / groups * k * k` for a Conv2d and
 `out_channels * k * k` for a ConvTranspose2d (it reads dimension 1 of the
 weight). A `ConvBlock` kernel is `(k, k, C_in / groups, filters)` and a
 `DeconvBlock` kernel `(k, k, filters, C_in)`, so for both the PyTorch fan-in is
-the product of the first three dimensions (`layers.conv.pytorch_fan_in`).
+the product of the first three dimensions (`layers.initializers.pytorch_fan_in`).
 """
 
 import math
@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from dic_tf.layers import ConvBlock, DeconvBlock
-from dic_tf.layers.conv import numpy_generator, pytorch_fan_in
+from dic_tf.layers.initializers import numpy_generator, pytorch_fan_in
 
 INITS = ("kaiming", "torch_default")
 

@@ -3,9 +3,11 @@
 import keras
 from keras import layers, ops
 
-from dic_tf.layers.conv import ConvBlock, torch_default_initializers
+from dic_tf.layers.conv_blocks import ConvBlock
+from dic_tf.layers.initializers import torch_default_initializers
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class MaxFeatureMap(layers.Layer):
     """Max-feature-map: a convolution (or dense) to 2C outputs, max of the halves.
 
@@ -43,6 +45,7 @@ class MaxFeatureMap(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class MFMGroup(layers.Layer):
     """1x1 max-feature-map keeping the channels, then a k x k max-feature-map.
 
@@ -70,6 +73,7 @@ class MFMGroup(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class LightCNNTrunk(layers.Layer):
     """LightCNN-9 convolutional trunk: [B, 128, 128, 3] -> [B, 8, 8, 128].
 

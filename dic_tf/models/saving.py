@@ -21,6 +21,8 @@ WEIGHTS_FILE = "model.weights.h5"
 OPTIMIZERS_FILE = "optimizers.npz"
 STATE_FILE = "state.json"
 BEST_FILE = "best.json"
+# `<train dir>/best`: the run's best checkpoint (`split_best`).
+BEST = "best"
 
 
 def list_checkpoints(directory):
@@ -84,19 +86,39 @@ def read_state(checkpoint_path):
     return state
 
 
-def resolve(path, which="latest"):
-    """A checkpoint path from a checkpoint, a checkpoints dir or a train dir.
+def split_best(path):
+    """`(run folder, True)` when `path` is `<run>/best` naming a run's best checkpoint, else `(path, False)`.
 
-    Args:
-        path: the checkpoint, its checkpoints directory or the train directory.
-        which: 'latest', 'best', or 'best_or_latest' (the best when one was
-            marked, else the latest).
+    `<run>/best` is not a folder on disk: it stands for the checkpoint that
+    `<run>/checkpoints/best.json` names. A real file or folder called `best`
+    keeps its own meaning.
 
     Example:
-        resolve("runs/dic", which="best")  # a checkpoint folder
+        split_best("runs/dic/best")  # ("runs/dic", True)
+    """
+    head, tail = os.path.split(os.path.normpath(path))
+    if tail == BEST and not os.path.lexists(path):
+        return head or ".", True
+    return path, False
+
+
+def resolve(path, which="latest"):
+    """A checkpoint path from a checkpoint, a checkpoints dir, a train dir or `<train dir>/best`.
+
+    Args:
+        path: the checkpoint, its checkpoints directory, the train directory,
+            or `<train dir>/best` (its best checkpoint, whatever `which` says).
+        which: for a directory of checkpoints: 'latest', 'best', or
+            'best_or_latest' (the best when one was marked, else the latest).
+
+    Example:
+        resolve("runs/dic")       # runs/dic/checkpoints/ckpt-<latest step>
+        resolve("runs/dic/best")  # the checkpoint runs/dic/checkpoints/best.json names
     """
     if which not in ("latest", "best", "best_or_latest"):
         raise ValueError(f"which={which!r}; expected 'latest', 'best' or 'best_or_latest'.")
+    path, best = split_best(path)
+    which = "best" if best else which
     if os.path.isfile(os.path.join(path, STATE_FILE)):
         return path
     finders = {
@@ -109,6 +131,8 @@ def resolve(path, which="latest"):
             found = find(directory)
             if found:
                 return found
+    if best:
+        raise FileNotFoundError(f"{path!r} has no best checkpoint (checkpoints/{BEST_FILE}).")
     raise FileNotFoundError(f"No dic_tf checkpoint ({which}) found in {path!r}.")
 
 

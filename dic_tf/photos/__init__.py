@@ -1,9 +1,9 @@
 """Super-resolving the faces of whole photographs (`predict.py --photos`).
 
-One job per module, used in this order by `photo`:
+Photo files are read upright as 8-bit RGB by `dic_tf.utils.image_files`
+(EXIF rotation, grayscale, CMYK, 16-bit), or refused in one line. Then one
+job per module, used in this order by `photo`:
 
-* `reading`: a photo file -> 8-bit RGB (EXIF rotation, grayscale, CMYK,
-  16-bit), or one line saying why not;
 * `detection`: faces and their 5 landmarks (MTCNN, the optional extra
   `photos`);
 * `template`: where those 5 landmarks lie in DIC's 128x128 training crop;

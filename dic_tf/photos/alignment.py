@@ -11,7 +11,7 @@ HR size, whose antialiasing follows the scale), after turning the face upright:
    kernel, `bicubic_warp`; 1 photo pixel per pixel, so nothing aliases) into
    an upright image covering the crop square rounded out to whole pixels;
 2. that image is resized to `hr_size` with Pillow bicubic over the exact,
-   possibly fractional, crop square (`Image.resize(box=...)`);
+   possibly fractional, crop square (`dic_tf.utils.resize.resize_bicubic(box=...)`);
 3. the LR is `dic_tf.data.preparation.make_lr` of the HR (Pillow bicubic down).
 
 For an upright face whose crop square falls on whole pixels, step 1 is a plain
@@ -24,7 +24,8 @@ turning it at the photo's coarser scale first would blur it twice.
 import math
 
 import numpy as np
-from PIL import Image
+
+from dic_tf.utils.resize import resize_bicubic
 
 UPRIGHT_TOLERANCE = 1e-9
 
@@ -142,7 +143,7 @@ def align_face(photo, transform, hr_size):
     box_low = np.maximum(low - offset - shift + 0.5, 0.0)  # >= -1e-9 before rounding noise is cut
     box_high = np.minimum(box_low + hr_size / scale, size)
     box = (box_low[0], box_low[1], box_high[0], box_high[1])
-    return np.asarray(Image.fromarray(upright).resize((hr_size, hr_size), Image.BICUBIC, box=box))
+    return resize_bicubic(upright, hr_size, box=box)
 
 
 def _is_upright(rotation):

@@ -26,16 +26,20 @@ import json
 import os
 import sys
 
-from PIL import Image
 from tqdm import tqdm
 
-from dic_tf.photos import detection, photo, reading
+from dic_tf.photos import detection, photo
+from dic_tf.utils import image_files
 
 REPORT_FILE = "photos.json"
 CROP_KINDS = ("lr", "bicubic", "sr")
+MAX_PIXELS = 2**21
+"""Largest photo read by default (2.1 MP, e.g. 1448 x 1448): its x8 output has
+64 times as many pixels (134 MP, 403 MB as 8-bit RGB)."""
 
 
-def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels=reading.MAX_PIXELS):
+def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels=MAX_PIXELS,
+                         progress=True):
     """Super-resolves the faces of photo files and writes the files above.
 
     Args:
@@ -46,7 +50,8 @@ def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels
             (`photos.json` there refuses the run, a photo whose output files
             exist is skipped).
         detector: a `detection.FaceDetector` (default: a new one).
-        max_pixels: larger photos are refused (see `reading.read_photo`).
+        max_pixels: larger photos are refused before decoding (`image_files.read_rgb`).
+        progress: show a progress bar (for more than one photo).
 
     Returns:
         The report dictionary written to `photos.json`.
@@ -62,11 +67,11 @@ def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels
         raise FileExistsError(f"{report_path} exists: give a new --output_dir (nothing is overwritten).")
     os.makedirs(output_dir, exist_ok=True)
     report = {"photos": {}, "no_face": [], "skipped": {}, "lr_size": predictor.lr_size, "scale": photo.SCALE}
-    for path in tqdm(paths, desc="photos", unit="photo", disable=len(paths) == 1):
+    for path in tqdm(paths, desc="photos", unit="photo", disable=len(paths) == 1 or not progress):
         name = os.path.basename(path)
         try:
-            image = reading.read_photo(path, max_pixels)
-        except reading.PhotoError as error:
+            image = image_files.read_rgb(path, max_pixels)
+        except image_files.ImageReadError as error:
             _skip(report, name, str(error))
             continue
         faces = detector(image)
@@ -86,7 +91,7 @@ def super_resolve_photos(paths, predictor, output_dir, detector=None, max_pixels
     return report
 
 
-def run(paths, make_predictor, output_dir):
+def run(paths, make_predictor, output_dir, progress=True):
     """The `predict.py --photos` entry: prints one summary line; returns the exit status.
 
     Args:
@@ -94,14 +99,14 @@ def run(paths, make_predictor, output_dir):
         make_predictor: no-argument callable returning the predictor; called
             after the detector is built, so a missing mtcnn is reported
             before any model is loaded.
-        output_dir: see `super_resolve_photos`.
+        output_dir, progress: see `super_resolve_photos`.
 
     Example:
         >>> status = run(["group.jpg"], lambda: KerasPredictor(model), "out")  # doctest: +SKIP
     """
     try:
         detector = detection.FaceDetector()
-        report = super_resolve_photos(paths, make_predictor(), output_dir, detector)
+        report = super_resolve_photos(paths, make_predictor(), output_dir, detector, progress=progress)
     except (detection.DetectorUnavailableError, FileExistsError) as error:
         print(error, file=sys.stderr)
         return 1
@@ -124,21 +129,15 @@ def _file_names(stem, num_faces):
     return [f"{stem}_x{photo.SCALE}.png"] + faces
 
 
-def _save_new(image, output_dir, name):
-    """Writes a PNG that must not exist yet (exclusive create: never overwrites)."""
-    with open(os.path.join(output_dir, name), "xb") as f:
-        Image.fromarray(image).save(f, format="PNG")
-
-
 def _write_photo(output_dir, stem, image, canvas, results):
     output = _file_names(stem, 0)[0]
-    _save_new(canvas, output_dir, output)
+    image_files.write_png(os.path.join(output_dir, output), canvas)  # never replaces a file
     faces = []
     for i, result in enumerate(results):
         files = {}
         for kind in CROP_KINDS:
             files[f"{kind}_file"] = f"{stem}_face{i}_{kind}.png"
-            _save_new(getattr(result, kind), output_dir, files[f"{kind}_file"])
+            image_files.write_png(os.path.join(output_dir, files[f"{kind}_file"]), getattr(result, kind))
         faces.append({
             "box": result.face.box.tolist(),
             "confidence": result.face.confidence,

@@ -18,7 +18,8 @@ exceed `max_detection_pixels`, which bounds the detector's memory.
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image
+
+from dic_tf.utils.resize import upscale_bicubic
 
 INSTALL_HINT = "pip install mtcnn==1.0.0 (or the extra: pip install 'dic_tf[photos]')"
 MAX_DETECTION_PIXELS = 2**22
@@ -73,14 +74,12 @@ class FaceDetector:
             from mtcnn import MTCNN
         except ImportError as error:
             raise DetectorUnavailableError(f"Detecting faces in photos needs mtcnn: {INSTALL_HINT}.") from error
-        import keras
+        from dic_tf.training import distribution
 
-        if keras.backend.backend() != "tensorflow":
-            # mtcnn's networks are Keras models whose outputs it reads with `.numpy()`.
-            raise DetectorUnavailableError(
-                f"mtcnn runs on the TensorFlow Keras backend only, this process has KERAS_BACKEND="
-                f"{keras.backend.backend()}: run with KERAS_BACKEND=tensorflow."
-            )
+        try:  # mtcnn's networks are Keras models whose outputs it reads with `.numpy()`.
+            distribution.require_backend("mtcnn")
+        except ValueError as error:
+            raise DetectorUnavailableError(str(error)) from error
         self._mtcnn = MTCNN()
         self.upsample = upsample
         self.min_face_size = min_face_size
@@ -93,7 +92,7 @@ class FaceDetector:
         factor = self.upsample if height * width * self.upsample**2 <= self.max_detection_pixels else 1
         image = photo
         if factor > 1:
-            image = np.asarray(Image.fromarray(photo).resize((width * factor, height * factor), Image.BICUBIC))
+            image = upscale_bicubic(photo, factor)
         rows = self._mtcnn.detect_faces(
             image, box_format="xyxy", output_type="numpy", min_face_size=self.min_face_size,
             threshold_onet=self.min_confidence,

@@ -1,6 +1,6 @@
 """Puts super-resolved faces back into the photo upscaled by the same factor.
 
-The photo is upscaled with Pillow bicubic (`upscale_photo`); each SR face
+The photo is upscaled with Pillow bicubic (`dic_tf.utils.resize.upscale_bicubic`); each SR face
 (in the crop frame of `dic_tf.photos.alignment`) is warped into it with the
 inverse of its similarity transform and blended through a feathered mask
 (`feather_mask`: 1 inside, a smoothstep to 0 over the outer `FEATHER` of the
@@ -19,19 +19,9 @@ import numpy as np
 from PIL import Image
 
 from dic_tf.photos import alignment
+from dic_tf.utils.resize import resize_bicubic
 
 FEATHER = 0.125
-
-
-def upscale_photo(photo, scale):
-    """Pillow bicubic upscaling of uint8 `[H, W, 3]` to `[scale * H, scale * W, 3]`.
-
-    Example:
-        >>> upscale_photo(np.zeros((4, 6, 3), np.uint8), 8).shape
-        (32, 48, 3)
-    """
-    height, width = photo.shape[:2]
-    return np.array(Image.fromarray(photo).resize((width * scale, height * scale), Image.BICUBIC))
 
 
 def feather_mask(size, feather=FEATHER):
@@ -76,7 +66,7 @@ def paste_face(canvas, face, transform, scale, mask=None):
         `(x0, y0, x1, y1)`: the rectangle of `canvas` that was touched (empty if none).
 
     Example:
-        >>> canvas = upscale_photo(photo, 8)                     # doctest: +SKIP
+        >>> canvas = upscale_bicubic(photo, 8)                   # doctest: +SKIP
         >>> paste_face(canvas, sr, transform, 8)                 # doctest: +SKIP
         (280, 96, 552, 368)
     """
@@ -87,7 +77,7 @@ def paste_face(canvas, face, transform, scale, mask=None):
     if shrink < 1:
         # Downscale the face first with Pillow's antialiased bicubic; the warp then never shrinks.
         side = max(1, int(round(size * shrink)))
-        face = np.asarray(Image.fromarray(face).resize((side, side), Image.BICUBIC))
+        face = resize_bicubic(face, side)
         mask = np.asarray(Image.fromarray(mask).resize((side, side), Image.BILINEAR))
         to_crop = to_crop * (side / size)
         to_crop[:, 2] += 0.5 * side / size - 0.5

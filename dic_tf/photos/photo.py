@@ -20,9 +20,8 @@ from typing import NamedTuple
 import numpy as np
 
 from dic_tf.data import preparation
-from dic_tf.metrics import landmarks as landmark_metrics
 from dic_tf.photos import alignment, paste, template
-from dic_tf.utils.image_space import from_model_space
+from dic_tf.utils.resize import upscale_bicubic
 
 SCALE = preparation.SCALE
 DOWNSAMPLED_RATIO = 2.0
@@ -59,30 +58,22 @@ def run_model(predictor, lr):
     """DIC on a batch of LR faces.
 
     Args:
-        predictor: `dic_tf.inference.KerasPredictor` (has `.steps`) or
-            `SavedModelPredictor`, or any callable with their output dict.
-        lr: float32 `[N, h, w, 3]` RGB in [0, 1].
+        predictor: `dic_tf.inference.KerasPredictor` or `SavedModelPredictor`
+            (or any callable with their contract: uint8 LR -> `Prediction`).
+        lr: uint8 `[N, h, w, 3]` RGB.
 
     Returns:
-        `(sr, landmarks_steps)`: float32 `[N, 8h, 8w, 3]` in [0, 1] (final
-        step) and float64 `[T, N, K, 2]` in SR pixels (authors' peak rule).
+        `(sr, landmarks_steps)`: uint8 `[N, 8h, 8w, 3]` (final step) and
+        float64 `[T, N, K, 2]` in SR pixels (authors' peak rule), every step
+        the predictor exposes.
 
     Example:
         >>> sr, steps = run_model(inference.KerasPredictor(model), lr)  # doctest: +SKIP
         >>> steps.shape                                                   # doctest: +SKIP
         (4, 3, 68, 2)
     """
-    if not hasattr(predictor, "steps"):
-        outputs = predictor(lr)
-        return np.asarray(outputs["sr"]), np.asarray(outputs["landmarks"], np.float64)[None]
-    outputs = predictor.steps(lr)
-    sr = from_model_space(outputs["sr"][-1], "unit")
-    steps = []
-    for heatmaps in outputs["heatmaps"]:
-        heatmaps = np.asarray(heatmaps)
-        stride = sr.shape[1] // heatmaps.shape[1]
-        steps.append(landmark_metrics.peaks_to_image(landmark_metrics.heatmap_peaks(heatmaps), stride))
-    return sr, np.asarray(steps, np.float64)
+    prediction = predictor(lr)
+    return prediction.sr[-1], np.asarray(prediction.landmarks, np.float64)
 
 
 def face_lr(photo, face, lr_size):
@@ -118,7 +109,7 @@ def super_resolve_photo(photo, faces, predictor, lr_size):
     results = []
     for start in range(0, len(aligned), BATCH_SIZE):
         chunk = aligned[start:start + BATCH_SIZE]
-        lr = np.stack([item[3] for item in chunk]).astype(np.float32) / 255.0
+        lr = np.stack([item[3] for item in chunk])
         sr, steps = run_model(predictor, lr)
         if sr.shape[1:3] != (lr_size * SCALE, lr_size * SCALE):
             raise ValueError(
@@ -128,11 +119,11 @@ def super_resolve_photo(photo, faces, predictor, lr_size):
             crop_to_photo = alignment.invert(transform)
             results.append(FaceResult(
                 face=faces[start + i], transform=transform, crop_side=side, flags=flags, lr=lr_face,
-                bicubic=preparation.resize_bicubic(lr_face, lr_size * SCALE),
-                sr=np.round(sr[i] * 255.0).astype(np.uint8),
+                bicubic=upscale_bicubic(lr_face, SCALE),
+                sr=sr[i],
                 landmarks_steps=alignment.apply(crop_to_photo, steps[:, i]),
             ))
-    canvas = paste.upscale_photo(photo, SCALE)
+    canvas = upscale_bicubic(photo, SCALE)
     for result in results:
         paste.paste_face(canvas, result.sr, result.transform, SCALE)
     return canvas, results

@@ -1,4 +1,4 @@
-"""Pillow drawing shared by the strips and the plot: font, value formats, heat colours."""
+"""Pillow drawing shared by the strips, the plot and predict.py: font, value formats, dots, heat colours."""
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -28,7 +28,7 @@ def format_value(name, value):
     return _VALUE_FORMATS.get(name, "{:.4f}").format(value)
 
 
-def draw_points(tile, points, color):
+def draw_points(tile, points, color, radius=1.5):
     """Draws a dot at every `(x, y)` of `points` `(K, 2)` on the PIL image `tile`, in place.
 
     Example:
@@ -36,7 +36,18 @@ def draw_points(tile, points, color):
     """
     draw = ImageDraw.Draw(tile)
     for x, y in np.asarray(points, dtype=np.float64):
-        draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=color)
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
+
+
+def draw_landmarks(image, points, radius=1, color=(0, 255, 0)):
+    """uint8 `[H, W, 3]` copy of `image` with a dot at each `(x, y)` of `points` `[K, 2]` (predict.py's overlays).
+
+    Example:
+        overlay = draw_landmarks(sr_uint8, points)
+    """
+    canvas = Image.fromarray(image)
+    draw_points(canvas, points, color, radius)
+    return np.asarray(canvas)
 
 
 def heat_overlay(image, heat, alpha=0.5):

@@ -1,14 +1,7 @@
 """Training checkpoints, the write side: atomic, rotated, resumable, backend-agnostic.
 
-Layout of a checkpoint directory `<train_dir>/checkpoints/` (read back by
-`dic_tf.models.saving`):
-
-    ckpt-00002000/          one checkpoint, complete or absent
-        model.weights.h5    the network's weights (Keras HDF5)
-        <name>.weights.h5   further networks' weights (DICGAN: discriminator.weights.h5)
-        optimizers.npz      every optimizer variable, "<optimizer>/<index>"
-        state.json          step, model config, trainer state (loss scale, ...)
-    best.json               {"step", "path", "metric", "value"} of the best one
+The layout of `<train_dir>/checkpoints/` is in `dic_tf.models.saving`, which
+reads it back.
 
 A checkpoint is written into a temporary sibling directory
 `.ckpt-<step>.tmp-<host>-<pid>-<random>` and renamed into place, so a `kill -9`

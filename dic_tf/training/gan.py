@@ -23,7 +23,7 @@ import keras
 from keras import ops
 
 from dic_tf.models import build_dic, build_lightcnn
-from dic_tf.training import multi_worker, pretrained_weights
+from dic_tf.training import distribution, pretrained_weights
 from dic_tf.training.losses import dic_losses, discriminator_loss, generator_gan_loss
 from dic_tf.training.schedule import MultiStepSchedule
 from dic_tf.training.tasks import DICTask, paper_optimizer, training_loss
@@ -32,6 +32,7 @@ DISCRIMINATOR_FILE = "discriminator.weights.h5"
 GAN_TERMS = ("feature", "gan", "d_loss", "d_real", "d_fake", "d_real_logit", "d_fake_logit")
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class DICGANTask(DICTask):
     """DICGAN's generator and discriminator updates in one `fit()` step (TensorFlow).
 
@@ -47,16 +48,24 @@ class DICGANTask(DICTask):
     `d_real_logit`, `d_fake_logit`.
     """
 
+    model_args = ("dic", "discriminator", "features")
+
     def __init__(self, dic, discriminator, features, feature_weight=0.1, gan_weight=0.005,
                  **kwargs):
         super().__init__(dic, **kwargs)
-        if keras.backend.backend() != "tensorflow":
-            raise ValueError("--mode=dicgan trains on the TensorFlow backend only.")
+        distribution.require_backend("--mode=dicgan")
         dic.hourglass.trainable = False
         features.trainable = False
         self.discriminator, self.features = discriminator, features
         self.feature_weight, self.gan_weight = feature_weight, gan_weight
         self.gan_trackers = [keras.metrics.Mean(name=name) for name in GAN_TERMS]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(discriminator=keras.saving.serialize_keras_object(self.discriminator),
+                      features=keras.saving.serialize_keras_object(self.features),
+                      feature_weight=self.feature_weight, gan_weight=self.gan_weight)
+        return config
 
     def compile(self, optimizer=None, *, learning_rate=1e-4, d_learning_rate=1e-4,
                 lr_milestones=(10_000, 20_000, 40_000), lr_gamma=0.5, **kwargs):
@@ -106,7 +115,7 @@ class DICGANTask(DICTask):
         self.track_terms(terms)
         for tracker in self.gan_trackers:
             tracker.update_state(terms[tracker.name])
-        return multi_worker.reducible_logs({m.name: m.result() for m in self.metrics})
+        return distribution.reducible_logs({m.name: m.result() for m in self.metrics})
 
     def extra_models(self):
         return {DISCRIMINATOR_FILE: self.discriminator}

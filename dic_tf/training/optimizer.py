@@ -26,6 +26,8 @@ divergence, and count in neither counter.
 import keras
 from keras import ops
 
+from dic_tf.training import distribution
+
 # PyTorch's Adam defaults (the authors' optimiser); Keras' epsilon is 1e-7.
 ADAM_EPSILON = 1e-8
 DEFAULT_GROUP = "default"
@@ -36,6 +38,7 @@ def _group_of(variable, names):
     return next((name for name in names if name in parts), DEFAULT_GROUP)
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class FusedAdam(keras.optimizers.Adam):
     """Keras' Adam whose TensorFlow update of a variable is one fused kernel.
 
@@ -43,7 +46,7 @@ class FusedAdam(keras.optimizers.Adam):
     (m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2),
     w -= m lr sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps)) as one op where
     `Adam.update_step` builds about thirty (the first `fit()` step of a micro
-    DIC: 10.4k graph ops instead of 14.1k; docs/performance.md, "Start-up",
+    DIC: 10.4k graph ops instead of 14.1k; docs/performance_log.md, "Start-up",
     has the times). Its second moments differ from Keras' by 1.3e-5 relative,
     because the kernel computes 1 - beta_2 in float32 (0.00099998713, where
     Keras and PyTorch use 0.001), so an update differs by up to 6.5e-6
@@ -57,7 +60,7 @@ class FusedAdam(keras.optimizers.Adam):
     """
 
     def update_step(self, gradient, variable, learning_rate):
-        if keras.backend.backend() != "tensorflow" or self.amsgrad:
+        if self.amsgrad or not distribution.has_fused_adam():
             return super().update_step(gradient, variable, learning_rate)
         import tensorflow as tf
 
@@ -73,7 +76,7 @@ class FusedAdam(keras.optimizers.Adam):
             grad=tf.cast(gradient, dtype))
 
 
-@keras.saving.register_keras_serializable("dic_tf")
+@keras.saving.register_keras_serializable(package="dic_tf")
 class GroupedAdam(keras.optimizers.Optimizer):
     """Adam per parameter group, each from its own step, applied only when all is finite.
 
@@ -190,30 +193,7 @@ class GroupedAdam(keras.optimizers.Optimizer):
         if not self.built:
             self.build(list(trainable_variables))
         grads = list(grads)
-        if keras.backend.backend() != "tensorflow":
-            self._apply_updates(self._local_finite(grads), grads, ops.cond, lambda f, *a: f(*a))
-            return
-        import tensorflow as tf
-
-        finite = self._local_finite(grads)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            bad = context.all_reduce("sum", 1.0 - ops.cast(finite, "float32"))
-            finite = bad < 0.5
-        if tf.__internal__.distribute.strategy_supports_no_merge_call():
-            self._apply_updates(finite, grads, tf.cond, lambda f, *a: f(*a))
-            return
-
-        # A cond whose branch calls merge_call (Adam's update) must run in the
-        # cross-replica context (as LossScaleOptimizer does).
-        def cross_replica(distribution, grads, finite):
-            finite = distribution.experimental_local_results(finite)[0]
-            self._apply_updates(
-                finite, grads, tf.cond,
-                lambda f, *a: distribution.extended.call_for_each_replica(f, args=a),
-            )
-
-        context.merge_call(cross_replica, args=(grads, finite))
+        distribution.apply_if_finite(self._apply_updates, self._local_finite(grads), grads)
 
     def _apply_updates(self, finite, grads, cond, on_replicas):
         step = ops.convert_to_tensor(self._iterations)

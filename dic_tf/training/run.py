@@ -4,13 +4,14 @@
 the run's recipe, resumes from the newest checkpoint of `train_dir` (weights,
 optimizer state with step and schedule, data position mid-epoch) or loads the
 weights a fresh run starts from, and trains with `task.fit()` and a
-`TrainingCallback`. The data are `pipeline.make_dataset` (tf.data) on
-TensorFlow and `FacePyDataset` on JAX (no TensorFlow needed); both give the
-same batches from any step.
+`TrainingCallback`. The data are `dic_tf.data.inputs.training_batches`
+(tf.data on TensorFlow, `FacePyDataset` on JAX; the same batches from any
+step).
 
-Distribution: a `tf.distribute` strategy on TensorFlow (the task is built
-and compiled in its scope); on JAX, `keras.distribution.set_distribution`
-(e.g. `DataParallel`) before building the run.
+Distribution (`dic_tf.training.distribution`): a `tf.distribute` strategy on
+TensorFlow (the task is built and compiled in its scope); on JAX,
+`keras.distribution.set_distribution` (e.g. `DataParallel`) before building
+the run.
 """
 
 import dataclasses
@@ -21,13 +22,13 @@ import sys
 import keras
 
 from dic_tf import metrics
-from dic_tf.data import sample
+from dic_tf.data import inputs, sample
 from dic_tf.data import shards as records
 from dic_tf.data.degradation import RealDegradation
 from dic_tf.data.pydataset import FacePyDataset
 from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass, saving
 from dic_tf.models.initialization import initialize
-from dic_tf.training import checkpoints, pretrained_weights
+from dic_tf.training import checkpoints, distribution, pretrained_weights
 from dic_tf.training.callbacks import TrainingCallback, read_metrics, truncate_metrics
 from dic_tf.training.tasks import PAPER_MILESTONES, DICTask, LandmarkTask
 
@@ -79,9 +80,7 @@ class RunConfig:
 
     def __post_init__(self):
         if self.jit_compile is None:
-            # Keras runs a JAX train step op by op unless it is jitted (3.5x slower
-            # for the demo); TensorFlow's own CPU kernels beat XLA's (docs/performance.md).
-            self.jit_compile = keras.backend.backend() == "jax"
+            self.jit_compile = distribution.default_jit_compile()
 
 
 def make_task(mode, model_config, train_config, run):
@@ -111,40 +110,12 @@ def make_task(mode, model_config, train_config, run):
     return task
 
 
-def is_chief(strategy=None):
-    """Whether this worker writes checkpoints, metrics and logs.
-
-    Args:
-        strategy: the run's `tf.distribute` strategy (TensorFlow); on JAX the
-            chief is process 0.
-    """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.process_index() == 0
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
-        return True
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return not has_chief and resolver.task_type == "worker" and resolver.task_id == 0
-
-
 def _degradation_text(fields, other=None):
     """'bicubic', 'real', or 'real with a=..' naming the fields that differ from `other`."""
     if fields is None:
         return "bicubic"
     changed = [f"{k}={v}" for k, v in fields.items() if other and other.get(k) != v]
     return f"real ({', '.join(changed)})" if changed else "real"
-
-
-def _strategy_scope(strategy):
-    if strategy is None:
-        import contextlib
-
-        return contextlib.nullcontext()
-    return strategy.scope()
 
 
 class TrainingRun:
@@ -165,11 +136,7 @@ class TrainingRun:
             raise ValueError(f"Unknown --mode={mode!r}; expected one of {MODES}.")
         self.mode, self.model_config, self.train_config, self.run = (
             mode, model_config, train_config, run)
-        if strategy is None and keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            strategy = tf.distribute.get_strategy()
-        self.strategy = strategy
+        self.strategy = strategy = distribution.current_strategy(strategy)
         self.checkpoint_dir = os.path.join(run.train_dir, "checkpoints")
         self.metrics_path = os.path.join(run.train_dir, "metrics.jsonl")
         manifest = records.read_manifest(run.train_data)
@@ -179,11 +146,11 @@ class TrainingRun:
                 f"{run.train_data}: {manifest['num_examples']} examples are fewer than "
                 f"one batch of {run.batch_size}."
             )
-        self.chief = is_chief(strategy)
+        self.chief = distribution.is_chief(strategy)
         os.makedirs(run.train_dir, exist_ok=True)
         self.step, self.best = 0, None
         keras.utils.set_random_seed(run.seed)
-        with _strategy_scope(strategy):
+        with distribution.strategy_scope(strategy):
             self.task = make_task(mode, model_config, train_config, run)
         self.model = self.task.network
         self._restore_or_initialize()
@@ -253,14 +220,15 @@ class TrainingRun:
         return []
 
     def _write_run_info(self):
+        facts = distribution.run_facts(self.strategy)
         info = {
             "mode": self.mode,
-            "backend": keras.backend.backend(),
+            "backend": facts["backend"],
             "model_config": self.model_config.to_dict(),
             "train_config": dataclasses.asdict(self.train_config),
             "run": {k: str(v) if k == "augment" else v
                     for k, v in dataclasses.asdict(self.run).items()},
-            "replicas": getattr(self.strategy, "num_replicas_in_sync", 1),
+            "replicas": facts["replicas"],
         }
         with open(os.path.join(self.run.train_dir, "run.json"), "w") as f:
             json.dump(info, f, indent=2, default=str)
@@ -273,11 +241,15 @@ class TrainingRun:
         return {"model": self.task.model_name, "mode": self.mode,
                 "config": self.model_config.to_dict(), "degradation": self._degradation()}
 
+    def _lr_scale(self):
+        """The SR factor the LR is made for: the DIC config's (a landmark task reads no LR: None)."""
+        return getattr(self.model_config, "scale", None)
+
     def _validation_batches(self):
         run = self.run
         # Epoch 0, seed 0: the same LR every time; evaluate.py's batch size (it moves the last digits).
         data = FacePyDataset(run.val_data, metrics.SCORING_BATCH_SIZE, training=False, with_names=False,
-                             degradation=run.degradation)
+                             degradation=run.degradation, scale=self._lr_scale())
         remaining = run.num_val_images or float("inf")
         for index in range(len(data)):
             if remaining <= 0:
@@ -302,17 +274,9 @@ class TrainingRun:
         """The training batches from the current step on (endless)."""
         run = self.run
         epoch, skip = sample.resume_position(self.step, self.epoch_steps)
-        keys = self.task.batch_keys
-        if keras.backend.backend() == "tensorflow":
-            from dic_tf.data import pipeline
-
-            data = pipeline.make_dataset(run.train_data, run.batch_size, training=True,
-                                         augment=run.augment, seed=run.seed, epoch=epoch,
-                                         skip_batches=skip, degradation=run.degradation)
-            return data.map(lambda b: {k: b[k] for k in keys})
-        return FacePyDataset(run.train_data, run.batch_size, training=True, augment=run.augment,
-                             seed=run.seed, epoch=epoch, skip_batches=skip, with_names=False,
-                             repeat=True, degradation=run.degradation)
+        return inputs.training_batches(run.train_data, run.batch_size, keys=self.task.batch_keys,
+                                       augment=run.augment, seed=run.seed, epoch=epoch, skip_batches=skip,
+                                       degradation=run.degradation, scale=self._lr_scale())
 
     def validate(self):
         """Validates the current weights; returns the summary dict."""

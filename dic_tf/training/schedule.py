@@ -16,7 +16,7 @@ def multistep_learning_rate(step, base, milestones, gamma):
     return base * gamma ** sum(1 for m in milestones if step >= m)
 
 
-@keras.saving.register_keras_serializable("dic_tf")
+@keras.saving.register_keras_serializable(package="dic_tf")
 class MultiStepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """`multistep_learning_rate` of the optimizer step, for `compile()`.
 

@@ -26,7 +26,7 @@ Example:
 import keras
 from keras import ops
 
-from dic_tf.training import multi_worker
+from dic_tf.training import distribution
 from dic_tf.training.losses import PIXEL_LOSS_MODES, dic_losses, landmark_losses
 from dic_tf.training.optimizer import GroupedAdam
 from dic_tf.training.schedule import MultiStepSchedule
@@ -45,14 +45,7 @@ def training_loss(loss):
     divided by the strategy's replicas, whose gradients are summed.
     """
     guard = ops.stop_gradient(ops.where(ops.isfinite(loss), 1.0, float("nan")))
-    loss = loss * ops.cast(guard, loss.dtype)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if replicas > 1:
-            return loss / replicas
-    return loss
+    return distribution.per_replica_loss(loss * ops.cast(guard, loss.dtype))
 
 
 def paper_optimizer(learning_rate=1e-4, lr_milestones=PAPER_MILESTONES, lr_gamma=0.5,
@@ -62,11 +55,23 @@ def paper_optimizer(learning_rate=1e-4, lr_milestones=PAPER_MILESTONES, lr_gamma
     return GroupedAdam(schedule, start_steps=start_steps, group_learning_rates=group_learning_rates)
 
 
-class _Task(keras.Model):
-    """Trackers of the weighted loss terms, a network to checkpoint, validation."""
+@keras.saving.register_keras_serializable(package="dic_tf")
+class Task(keras.Model):
+    """The base of the tasks: trackers of the weighted loss terms, a network to checkpoint.
+
+    Args:
+        network: the built Keras model the task trains, kept as `task.network`.
+        term_names: names of the loss terms tracked as metrics.
+
+    Example:
+        task = Task(build_dic(DICConfig.tiny()), ["pixel", "heatmap"])
+        task.track_terms({"pixel": 0.5, "heatmap": 0.1})
+    """
 
     model_name = None
     best_metric, higher_is_better = None, True
+    # Constructor arguments that are Keras models: serialized in `get_config`.
+    model_args = ("network",)
 
     def __init__(self, network, term_names, **kwargs):
         super().__init__(**kwargs)
@@ -89,20 +94,30 @@ class _Task(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # TensorFlow trainer only; see `multi_worker`.
+        # TensorFlow trainer only; see `distribution.first_batch_mean`.
         if self._distribute_strategy is not None and iterator is not None:
-            data_batch = multi_worker.first_batch_mean(self._distribute_strategy, iterator)
+            data_batch = distribution.first_batch_mean(self._distribute_strategy, iterator)
         return super()._maybe_symbolic_build(data_batch=data_batch)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return multi_worker.reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight))
+        return distribution.reducible_logs(super().compute_metrics(x, y, y_pred, sample_weight))
 
     def extra_models(self):
         """{file name: network} saved in checkpoints besides `network`."""
         return {}
 
+    def get_config(self):
+        return {"network": keras.saving.serialize_keras_object(self.network),
+                "term_names": [tracker.name for tracker in self.term_trackers], "name": self.name}
 
-class DICTask(_Task):
+    @classmethod
+    def from_config(cls, config):
+        models = {name: keras.saving.deserialize_keras_object(config[name]) for name in cls.model_args}
+        return cls(**{**config, **models})
+
+
+@keras.saving.register_keras_serializable(package="dic_tf")
+class DICTask(Task):
     """DIC trained with its iterative losses; best checkpoint by validation PSNR.
 
     Args:
@@ -118,6 +133,7 @@ class DICTask(_Task):
     model_name = "DIC"
     best_metric, higher_is_better = "psnr", True
     batch_keys = ("lr", "hr", "heatmaps")
+    model_args = ("dic",)
 
     def __init__(self, dic, pixel_weight=1.0, heatmap_weight=0.1, pixel_loss_mode="every_step",
                  **kwargs):
@@ -162,13 +178,9 @@ class DICTask(_Task):
                 "pixel_weight": self.pixel_weight, "heatmap_weight": self.heatmap_weight,
                 "pixel_loss_mode": self.pixel_loss_mode, "name": self.name}
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config, dic=keras.saving.deserialize_keras_object(config["dic"]))
-        return cls(**config)
 
-
-class LandmarkTask(_Task):
+@keras.saving.register_keras_serializable(package="dic_tf")
+class LandmarkTask(Task):
     """A landmark network alone on HR faces; best checkpoint by validation NME.
 
     Args:
@@ -212,3 +224,7 @@ class LandmarkTask(_Task):
         if self.stacked:
             return validate_landmarks(lambda images: [predict(images)], batches)
         return validate_landmarks(predict, batches)
+
+    def get_config(self):
+        return {"network": keras.saving.serialize_keras_object(self.network),
+                "num_outputs": self.num_outputs, "name": self.name}

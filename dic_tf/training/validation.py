@@ -1,21 +1,25 @@
-"""Validation during training: the official PSNR/SSIM of every step and of bicubic."""
+"""Validation during training: every step, the bicubic baseline and NME, as evaluate.py scores them.
+
+`validate` turns the network's outputs into a `Prediction`
+(`dic_tf.inference.predictors`) and scores each batch with
+`dic_tf.metrics.scoring`, the loop of evaluate.py's model mode.
+"""
 
 import numpy as np
 
 from dic_tf import metrics
-from dic_tf.data.preparation import resize_bicubic
+from dic_tf.inference.predictors import prediction_from_outputs
 from dic_tf.metrics import landmarks as landmark_ops
+from dic_tf.metrics.scoring import NME_KEYPOINTS, mean_scores, score_batch
 from dic_tf.report.image_record import ImageRecord
-
-# Inter-ocular NME is defined for these landmark layouts.
-NME_KEYPOINTS = (68, 5)
 
 
 def validate(predict, batches, scale=8, ssim_variant="official", num_samples=4):
     """Scores a model on a validation set with the official protocol.
 
     Args:
-        predict: callable LR [B, h, w, 3] (normalised) -> DIC output dict.
+        predict: callable LR [B, h, w, 3] (normalised) -> DIC output dict
+            (`dic_tf.inference.InferenceFunction`).
         batches: iterable of dicts with numpy `lr`, `hr` (normalised) and
             `landmarks` [B, K, 2] (HR pixels).
         scale: SR factor (border cropped before the metrics).
@@ -25,61 +29,54 @@ def validate(predict, batches, scale=8, ssim_variant="official", num_samples=4):
     Returns:
         (summary, samples): summary has `psnr`, `ssim` (final step),
         `psnr_steps`, `ssim_steps`, `bicubic_psnr`, `bicubic_ssim`, `nme`
-        (final heatmap peaks vs ground truth; None unless 68 points) and
+        (final heatmap peaks vs ground truth; None unless 68 or 5 points) and
         `num_images`; samples are `report.ImageRecord`s of the first images,
         with landmarks of every step.
+
+    Example:
+        summary, samples = validate(InferenceFunction(model, 16), batches)
+        summary["psnr_steps"]  # mean PSNR of every step
     """
-    psnr_steps, ssim_steps, bicubic_psnr, bicubic_ssim, nme = [], [], [], [], []
-    samples = []
+    scores, samples = [], []
     for batch in batches:
         lr = np.asarray(batch["lr"])
         hr = metrics.normalized_to_uint8(np.asarray(batch["hr"]))
         lr_uint8 = metrics.normalized_to_uint8(lr)
-        outputs = predict(lr)
-        sr_steps = [metrics.normalized_to_uint8(np.asarray(s, np.float32)) for s in outputs["sr"]]
-        bicubic = np.stack([resize_bicubic(x, hr.shape[1]) for x in lr_uint8])
-        psnr_steps.append([metrics.psnr_y_batch(s, hr, scale) for s in sr_steps])
-        ssim_steps.append([metrics.ssim_y_batch(s, hr, scale, ssim_variant) for s in sr_steps])
-        bicubic_psnr.append(metrics.psnr_y_batch(bicubic, hr, scale))
-        bicubic_ssim.append(metrics.ssim_y_batch(bicubic, hr, scale, ssim_variant))
-        step_landmarks = [
-            landmark_ops.peaks_to_image(landmark_ops.heatmap_peaks(np.asarray(h, np.float32)))
-            for h in outputs["heatmaps"]
-        ]
+        prediction = prediction_from_outputs(predict(lr))
         gt = np.asarray(batch["landmarks"])
-        if gt.shape[1] in NME_KEYPOINTS:
-            nme.append(landmark_ops.nme_per_image(step_landmarks[-1], gt))
+        batch_scores = score_batch(prediction.sr, hr, lr_uint8, prediction.landmarks, gt,
+                                   scale=scale, ssim_variant=ssim_variant)
+        scores.append(batch_scores)
         for i in range(min(len(lr), num_samples - len(samples))):
             samples.append(
                 ImageRecord(
                     name=f"val_{len(samples)}",
                     lr=lr_uint8[i],
                     hr=hr[i],
-                    sr_steps=[s[i] for s in sr_steps],
+                    sr_steps=[s[i] for s in prediction.sr],
                     metrics=[
                         {"psnr": float(p[i]), "ssim": float(q[i])}
-                        for p, q in zip(psnr_steps[-1], ssim_steps[-1])
+                        for p, q in zip(batch_scores.psnr, batch_scores.ssim)
                     ],
-                    bicubic=bicubic[i],
+                    bicubic=batch_scores.bicubic[i],
                     bicubic_metrics={
-                        "psnr": float(bicubic_psnr[-1][i]),
-                        "ssim": float(bicubic_ssim[-1][i]),
+                        "psnr": float(batch_scores.bicubic_psnr[i]),
+                        "ssim": float(batch_scores.bicubic_ssim[i]),
                     },
-                    landmarks=[p[i] for p in step_landmarks],
+                    landmarks=[p[i] for p in prediction.landmarks],
                     gt_landmarks=gt[i],
                 )
             )
-    psnr = np.concatenate(psnr_steps, axis=1)
-    ssim = np.concatenate(ssim_steps, axis=1)
+    means = mean_scores(scores)
     summary = {
-        "psnr": float(psnr[-1].mean()),
-        "ssim": float(ssim[-1].mean()),
-        "psnr_steps": [float(x) for x in psnr.mean(axis=1)],
-        "ssim_steps": [float(x) for x in ssim.mean(axis=1)],
-        "bicubic_psnr": float(np.concatenate(bicubic_psnr).mean()),
-        "bicubic_ssim": float(np.concatenate(bicubic_ssim).mean()),
-        "nme": float(np.concatenate(nme).mean()) if nme else None,
-        "num_images": int(psnr.shape[1]),
+        "psnr": means["psnr_steps"][-1],
+        "ssim": means["ssim_steps"][-1],
+        "psnr_steps": means["psnr_steps"],
+        "ssim_steps": means["ssim_steps"],
+        "bicubic_psnr": means["bicubic_psnr"],
+        "bicubic_ssim": means["bicubic_ssim"],
+        "nme": means["nme_steps"][-1] if means["nme_steps"] else None,
+        "num_images": means["num_images"],
         "ssim_variant": ssim_variant,
     }
     return summary, samples

@@ -50,11 +50,4 @@ def import_keras_quietly():
     with stderr_silenced():
         import keras
 
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        elif keras.backend.backend() == "jax":
-            import jax
-
-            jax.devices()  # logs the platforms it could not initialise (TPU, CUDA)
+        keras.distribution.list_devices()  # TensorFlow's CUDA probing, JAX's platform probing

@@ -5,7 +5,7 @@ TensorFlow's CPU allocator and XLA's take their buffers from the C library's
 of an x8 step at batch 2 is 24 MiB, at batch 8 96 MiB) is its own `mmap`,
 returned to the kernel by `free`, and faulted in again, page by page and
 zero-filled, at the next step: 0.85 M minor page faults and 15-43% of the
-CPU time in the kernel per x8 training step (docs/performance.md). Buffers
+CPU time in the kernel per x8 training step (docs/performance_log.md). Buffers
 that threads allocate in glibc's secondary arenas cannot grow past 64 MiB
 either and fall back to `mmap`.
 
@@ -18,7 +18,7 @@ either and fall back to `mmap`.
   next step (the resident size stays at its peak, plus the heap's
   fragmentation).
 
-Measured on the 2-core CPU (docs/performance.md, issue 21): the x8 `fit()`
+Measured on the 2-core CPU (docs/performance_log.md, issue 21): the x8 `fit()`
 step at batch 8 69.8 -> 46.4 s, the reduced real-face step 7.4 -> 4.2 s, with
 the same numbers (the allocator changes no arithmetic); peak RSS at batch 8
 7.4 -> 9.1 GiB (the one heap's fragmentation). On a 2-core Intel Xeon with
@@ -32,7 +32,7 @@ in a notebook, call it first. `DIC_TF_MALLOC=default` keeps glibc's
 defaults. Elsewhere than glibc (macOS, musl) it does nothing.
 
 Example:
-    from dic_tf.cli import allocator
+    from dic_tf.utils import allocator
 
     allocator.keep_memory_mapped()     # before `import tensorflow`
     import tensorflow as tf

@@ -6,213 +6,13 @@ and then runs 'valid'; a transposed convolution runs 'valid' and crops `p`
 pixels from every side, i.e. its output size is `(n - 1) * s + k - 2 p`.
 """
 
-import math
-
 import keras
 import numpy as np
 from keras import layers, ops
 
+from dic_tf.layers.activations import build_activation, make_activation
+from dic_tf.layers.initializers import torch_default_initializers
 from dic_tf.layers.resize import pixel_shuffle
-
-
-def numpy_generator(seed):
-    """numpy's generator for `seed`; None draws from numpy's global state, which
-    `keras.utils.set_random_seed` seeds.
-
-    Example:
-        values = numpy_generator(None).normal(0.0, 0.1, size=(3, 3, 8, 8))
-    """
-    return np.random.default_rng(seed) if seed is not None else np.random
-
-
-def pytorch_fan_in(kernel_shape):
-    """PyTorch's fan-in of a kernel: the product of all dimensions but the last.
-
-    That is `C_in / groups * k * k` for a `ConvBlock` kernel `(k, k, C_in /
-    groups, filters)`, `filters * k * k` for a `DeconvBlock` kernel `(k, k,
-    filters, C_in)` (PyTorch reads dimension 1 of a ConvTranspose2d weight) and
-    `in` for a Dense kernel `(in, out)`.
-
-    Example:
-        pytorch_fan_in((3, 3, 16, 48))  # 144 = 3 * 3 * 16
-    """
-    return math.prod(kernel_shape[:-1])
-
-
-@keras.saving.register_keras_serializable(package="dic_tf")
-class TorchUniform(keras.initializers.Initializer):
-    """PyTorch's default Conv2d/Linear kernel init: U(+-1/sqrt(fan_in)).
-
-    fan_in is `pytorch_fan_in(shape)`. The draws are numpy's, on every backend: a backend draw compiles one XLA
-    program per kernel shape on JAX (18 s of a tiny DIC's build).
-
-    Args:
-        seed: int seed; None draws from numpy's global state.
-
-    Example:
-        kernel = TorchUniform()((3, 3, 16, 48))  # numpy, |values| <= 1 / sqrt(144)
-    """
-
-    def __init__(self, seed=None):
-        self.seed = seed
-
-    def __call__(self, shape, dtype=None):
-        limit = 1.0 / math.sqrt(pytorch_fan_in(shape))
-        values = numpy_generator(self.seed).uniform(-limit, limit, size=shape)
-        return values.astype(keras.backend.standardize_dtype(dtype or "float32"))
-
-    def get_config(self):
-        return {"seed": self.seed}
-
-
-def torch_default_initializers():
-    """PyTorch's default Conv2d initialisation: `TorchUniform` kernel, zero bias.
-
-    Example:
-        kernel_init, bias_init = torch_default_initializers()
-    """
-    return TorchUniform(), keras.initializers.Zeros()
-
-
-@keras.saving.register_keras_serializable(package="dic_tf")
-class PReLU(layers.PReLU):
-    """`keras.layers.PReLU` computed as one select, `where(x >= 0, x, alpha * x)`,
-    with a hand-written gradient.
-
-    Same values as Keras' `relu(x) - alpha * relu(-x)` (max abs difference 0)
-    and the same weight; its backward pass keeps the input and a boolean mask
-    instead of two float maps: 1.0 GiB less at the x8 training step at batch 2
-    (docs/performance.md). The gradient is the one automatic differentiation
-    gives the select, `where(x >= 0, g, alpha * g)` for the input and the sum of
-    `g * min(x, 0)` for the slope, in five elementwise passes instead of six,
-    without the broadcast of a scalar zero that TensorFlow's select gradient
-    makes in two of them (`tests/test_layers.py` compares both). The gradient at exactly x = 0 is 1
-    (Keras': 0).
-
-    Example:
-        act = PReLU(shared_axes=[1, 2, 3])
-        y = act(np.array([[[[-1.0, 2.0]]]], "float32"))  # [[[[-0.25, 2.0]]]]
-    """
-
-    def call(self, inputs):
-        alpha = ops.cast(self.alpha, inputs.dtype)
-        if math.prod(self.alpha.shape) == 1:
-            # A scalar multiplies in TensorFlow's fast path, not the broadcasting one.
-            alpha = ops.reshape(alpha, ())
-        return prelu(inputs, alpha)
-
-
-@ops.custom_gradient
-def prelu(x, alpha):
-    """`where(x >= 0, x, alpha * x)` and its gradient in five elementwise passes.
-
-    Args:
-        x: the input, [B, ...].
-        alpha: the slope: a scalar, or x's shape without its batch axis, with 1
-            on the shared axes.
-
-    Returns:
-        The activation, x's shape and dtype.
-
-    Example:
-        y = prelu(np.array([[-1.0, 2.0]], "float32"), np.float32(0.25))  # [[-0.25, 2.0]]
-    """
-
-    positive = x >= 0
-
-    def grad(*args, upstream=None):
-        upstream = args[0] if upstream is None else upstream
-        input_grad = ops.where(positive, upstream, alpha * upstream)
-        slope_terms = upstream * ops.minimum(x, 0)
-        if len(alpha.shape) == 0:
-            return input_grad, ops.sum(slope_terms)
-        shared_axes = [0] + [axis + 1 for axis, size in enumerate(alpha.shape) if size == 1]
-        return input_grad, ops.reshape(ops.sum(slope_terms, axis=shared_axes), alpha.shape)
-
-    return ops.where(positive, x, alpha * x), grad
-
-
-@keras.saving.register_keras_serializable(package="dic_tf")
-class LeakyReLU(layers.LeakyReLU):
-    """`keras.layers.LeakyReLU` whose gradient reads its output, not its input.
-
-    The same values and gradients (a slope >= 0 keeps the sign; at exactly 0
-    the gradient is the slope on every backend, as TensorFlow's; JAX's own
-    `leaky_relu` gives 1 there). TensorFlow's
-    `LeakyReluGrad` reads the pre-activation, the sum that Grappler's remapper
-    fuses into the convolution before it: the remapper then fails on the whole
-    training graph ("remapper failed: ... LeakyReluGrad exist for missing node")
-    and keeps none of its fusions. Reading the output, like `ReluGrad`, leaves
-    the pre-activation free to fuse (`tests/test_layers.py`).
-
-    Example:
-        act = LeakyReLU(negative_slope=0.2)
-        y = act(np.array([[-1.0, 2.0]], "float32"))  # [[-0.2, 2.0]]
-    """
-
-    def call(self, inputs):
-        return leaky_relu(inputs, self.negative_slope)
-
-
-def leaky_relu(x, negative_slope):
-    """`keras.ops.leaky_relu` with its gradient computed from the output.
-
-    Args:
-        x: the input, any shape.
-        negative_slope: the slope below 0, >= 0.
-
-    Returns:
-        The activation, x's shape and dtype.
-
-    Example:
-        y = leaky_relu(np.array([-1.0, 2.0], "float32"), 0.2)  # [-0.2, 2.0]
-    """
-
-    @ops.custom_gradient
-    def activation(x):
-        y = ops.leaky_relu(x, negative_slope)
-
-        def grad(*args, upstream=None):
-            upstream = args[0] if upstream is None else upstream
-            return ops.where(y > 0, upstream, negative_slope * upstream)
-
-        return y, grad
-
-    return activation(x)
-
-
-def make_activation(activation, name):
-    """Activation layer of a block: 'prelu' (one shared slope), 'lrelu', 'relu' or None.
-
-    Example:
-        act = make_activation("prelu", "conv1")  # PReLU, one slope of 0.2
-    """
-    if activation is None:
-        return None
-    if activation == "prelu":
-        return PReLU(
-            alpha_initializer=keras.initializers.Constant(0.2),
-            shared_axes=[1, 2, 3],
-            name=f"{name}_prelu",
-        )
-    if activation == "lrelu":
-        return LeakyReLU(negative_slope=0.2, name=f"{name}_lrelu")
-    if activation == "relu":
-        return layers.ReLU(name=f"{name}_relu")
-    raise ValueError(
-        f"Unknown activation {activation!r}; expected 'prelu', 'lrelu', 'relu' or None."
-    )
-
-
-def build_activation(block, input_shape):
-    """Builds `block.act` in `block.build`, so its weights (PReLU's slope) exist
-    before the first call, e.g. when a `.keras` file is reloaded.
-
-    Example:
-        build_activation(self, input_shape)  # in a block's build()
-    """
-    if block.act is not None:
-        block.act.build(block.compute_output_shape(input_shape))
 
 
 def is_shape_list(shape):
@@ -259,6 +59,7 @@ def pads_like_same(sides, kernel_size, strides, padding):
     return True
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class ConvBlock(layers.Layer):
     """`Conv2d(k, stride, padding, groups)` + activation, as the authors' `ConvBlock`.
 
@@ -271,7 +72,7 @@ class ConvBlock(layers.Layer):
     its slice of the kernel. The backward pass then keeps only the parts, which
     the caller keeps anyway, instead of the concatenated map (the feedback
     block's HR transitions: 1.1 GiB less at the x8 training step at batch 2
-    without remat, docs/performance.md). Equal to the concatenated call up to
+    without remat, docs/performance_log.md). Equal to the concatenated call up to
     float32 summation order.
 
     Args:
@@ -389,6 +190,7 @@ class ConvBlock(layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="dic_tf")
 class DeconvBlock(layers.Layer):
     """`ConvTranspose2d(k, stride, padding)` + activation (the up-projection).
 
@@ -400,7 +202,7 @@ class DeconvBlock(layers.Layer):
     gives the same sums, as one dense convolution instead of a scatter. That
     is faster where the backend lowers `conv_transpose` to a zero-dilated
     convolution (XLA on CPU: 3.8x for the x8 up-projection's forward and
-    backward) and slower on TensorFlow's CPU kernels (docs/performance.md), so
+    backward) and slower on TensorFlow's CPU kernels (docs/performance_log.md), so
     'auto' picks 'transpose' on TensorFlow and 'subpixel' elsewhere.
 
     Args:
