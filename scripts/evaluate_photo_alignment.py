@@ -39,8 +39,8 @@ flags.DEFINE_integer("last", 100, "Score the last N photos by sorted name.", low
 FLAGS = flags.FLAGS
 
 
-def _scores(sr, hr):
-    return metrics.psnr_y(sr, hr), metrics.ssim_y(sr, hr)
+def _scores(sr, hr, border):
+    return metrics.psnr_y(sr, hr, border), metrics.ssim_y(sr, hr, border)
 
 
 def main(argv):
@@ -63,9 +63,10 @@ def main(argv):
             continue
         centre = (np.asarray(face.bbox[:2]) + face.bbox[2:]) / 2
         nearest = min(found, key=lambda f: np.linalg.norm((f.box[:2] + f.box[2:]) / 2 - centre))
-        transform, _, _, lr = photo.face_lr(image, nearest, predictor.lr_size)
-        hr_size = predictor.lr_size * photo.SCALE
+        transform = photo.face_transform(nearest)
+        hr_size = photo.HR_SIZE
         aligned_hr = alignment.align_face(image, transform, hr_size)
+        lr = preparation.make_lr(aligned_hr, hr_size // predictor.lr_size)
         side = face.bbox[2] - face.bbox[0]
         geometry["side_ratio"].append(alignment.crop_side(transform, hr_size) / side)
         ours_centre = alignment.apply(alignment.invert(transform), [(hr_size - 1) / 2] * 2)
@@ -73,11 +74,11 @@ def main(argv):
         official_points = (face.landmarks - face.bbox[:2]) * hr_size / side
         ours_points = alignment.apply(transform, face.landmarks)
         geometry["landmark_offset"].append(np.linalg.norm(ours_points - official_points, axis=1).mean())
-        pairs = (("aligned", aligned_hr, lr), ("official", official_hr, preparation.make_lr(official_hr)))
+        pairs = (("aligned", aligned_hr, lr), ("official", official_hr, preparation.make_lr(official_hr, predictor.scale)))
         for kind, hr, lr_face in pairs:
             sr, _ = photo.run_model(predictor, lr_face[None])
-            rows[kind]["sr"].append(_scores(sr[0], hr))
-            rows[kind]["bicubic"].append(_scores(resize.resize_bicubic(lr_face, hr.shape[0]), hr))
+            rows[kind]["sr"].append(_scores(sr[0], hr, predictor.scale))
+            rows[kind]["bicubic"].append(_scores(resize.resize_bicubic(lr_face, hr.shape[0]), hr, predictor.scale))
     result = {"photos": len(faces), "faces_found": len(faces) - len(missed), "missed": missed}
     result["geometry"] = {
         name: {"mean": float(np.mean(values)), "std": float(np.std(values)), "median": float(np.median(values))}

@@ -8,10 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from dic_tf.data import annotations, augment, preparation, pydataset, sample, synthetic
-from dic_tf.data import shards as records
-from dic_tf.models.dic_config import RGB_MEAN
+from dic_tf.data import annotations, augment, preparation, pydataset, sample, shards, synthetic
 from dic_tf.utils.image_files import read_rgb
+from dic_tf.utils.image_space import RGB_MEAN
 
 tf = pytest.importorskip("tensorflow")
 from dic_tf.data import pipeline  # noqa: E402
@@ -42,7 +41,7 @@ def prepared(tmp_path_factory):
     output_dir = str(tmp_path_factory.mktemp("prepared"))
     common = [f"--images_dir={images_dir}", f"--annotations={info_path}", f"--output_dir={output_dir}"]
     failed = _prepare(*common)
-    manifest_after_failure = os.path.exists(os.path.join(output_dir, records.MANIFEST_NAME))
+    manifest_after_failure = os.path.exists(os.path.join(output_dir, shards.MANIFEST_NAME))
     skipped = _prepare(*common, "--num_shards=2", "--skip_bad")
     return {
         "images_dir": images_dir,
@@ -70,7 +69,7 @@ def test_prepare_skip_bad_reports_the_count(prepared):
     assert skipped.returncode == 0, skipped.stderr
     assert f"wrote {NUM_GOOD} records in 2 shard(s)" in skipped.stdout
     assert "skipped 3 bad record(s)" in skipped.stdout
-    with open(os.path.join(prepared["output_dir"], records.MANIFEST_NAME)) as f:
+    with open(os.path.join(prepared["output_dir"], shards.MANIFEST_NAME)) as f:
         manifest = json.load(f)
     assert manifest["num_examples"] == NUM_GOOD and manifest["num_skipped"] == 3
     assert {item["name"] for item in manifest["skipped"]} == {"missing.png", *prepared["names"][NUM_GOOD:]}
@@ -218,21 +217,21 @@ def test_training_batches_are_tf_data_here_and_the_pydataset_without_tensorflow(
 
 
 def test_records_written_without_tensorflow_read_in_tensorflow(tmp_path):
-    """`records.RecordWriter` + `encode_example` (no TensorFlow): TF verifies the checksums and parses."""
-    from dic_tf.data import dataset_builder as tfrecords
+    """`shards.RecordWriter` + `encode_example` (no TensorFlow): TF verifies the checksums and parses."""
+    from dic_tf.data import dataset_builder
 
     hr = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
     landmarks = np.arange(136, dtype=np.float32).reshape(68, 2)
     path = str(tmp_path / "python.tfrecord")
-    with records.RecordWriter(path) as writer:
+    with shards.RecordWriter(path) as writer:
         for name in ("a", "bé"):
-            writer.write(tfrecords.encode_record(hr, landmarks, name))
-    spec = {records.HR_KEY: tf.io.FixedLenFeature([], tf.string),
-            records.LANDMARKS_KEY: tf.io.FixedLenFeature([136], tf.float32),
-            records.NAME_KEY: tf.io.FixedLenFeature([], tf.string)}
+            writer.write(dataset_builder.encode_record(hr, landmarks, name))
+    spec = {shards.HR_KEY: tf.io.FixedLenFeature([], tf.string),
+            shards.LANDMARKS_KEY: tf.io.FixedLenFeature([136], tf.float32),
+            shards.NAME_KEY: tf.io.FixedLenFeature([], tf.string)}
     options = tf.data.Options()
     parsed = [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(path).with_options(options)]
-    assert [p[records.NAME_KEY].numpy().decode() for p in parsed] == ["a", "bé"]
-    np.testing.assert_array_equal(tf.io.decode_png(parsed[1][records.HR_KEY]).numpy(), hr)
-    np.testing.assert_array_equal(parsed[0][records.LANDMARKS_KEY].numpy(), landmarks.ravel())
-    assert records.decode_record(records.RecordIndex([path]).read(1), 68)[2] == "bé"
+    assert [p[shards.NAME_KEY].numpy().decode() for p in parsed] == ["a", "bé"]
+    np.testing.assert_array_equal(tf.io.decode_png(parsed[1][shards.HR_KEY]).numpy(), hr)
+    np.testing.assert_array_equal(parsed[0][shards.LANDMARKS_KEY].numpy(), landmarks.ravel())
+    assert shards.decode_record(shards.RecordIndex([path]).read(1), 68)[2] == "bé"

@@ -249,6 +249,11 @@ def test_cli_reports_usage_and_missing_files(tmp_path):
     result = _run("evaluate.py", f"--output_dir={tmp_path}", f"--hr_dir={tmp_path}")
     assert result.returncode != 0 and "Give exactly one of --sr_dir" in result.stderr
     result = _run("evaluate.py", f"--output_dir={tmp_path}", "--pytorch_checkpoint=x.npz",
+                  f"--hr_dir={tmp_path}", "--config=tiny")
+    assert result.returncode != 0
+    assert "evaluate.py: error: --pytorch_checkpoint=x.npz" in result.stderr
+    checkpoint = os.path.join(os.path.dirname(__file__), "fixtures", "dic_tiny.npz")
+    result = _run("evaluate.py", f"--output_dir={tmp_path}", f"--pytorch_checkpoint={checkpoint}",
                   f"--hr_dir={tmp_path}/nowhere", "--config=tiny")
     assert result.returncode != 0
     assert "evaluate.py: error:" in result.stderr and "nowhere" in result.stderr

@@ -22,7 +22,8 @@ from dic_tf.export import exporter, rest, serving, tflite, warmup
 from dic_tf.metrics import landmarks as landmark_metrics
 from dic_tf.metrics.scoring import score_batch
 from dic_tf.models import build_dic
-from dic_tf.models.dic_config import RGB_MEAN, DICConfig
+from dic_tf.models.dic_config import DICConfig
+from dic_tf.utils.image_space import RGB_MEAN
 from tests import reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from dic_tf import metrics
 from dic_tf.metrics import landmarks as landmark_metrics
-from dic_tf.models.dic_config import RGB_MEAN
+from dic_tf.utils.image_space import RGB_MEAN
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "metrics.npz")

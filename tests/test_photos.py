@@ -1,5 +1,6 @@
 """dic_tf.photos and `predict.py --photos`: detection, alignment, paste-back, bad inputs."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from dic_tf.data import annotations, preparation
 from dic_tf.inference import KerasPredictor, Prediction, SavedModelPredictor, load_dic
 from dic_tf.models import build_dic
 from dic_tf.models.dic_config import DICConfig
-from dic_tf.photos import alignment, batch, detection, paste, photo, template
+from dic_tf.photos import alignment, batch, choice, detection, paste, photo, template
 from dic_tf.training import checkpoints
 from dic_tf.utils import image_files
 from dic_tf.utils.resize import resize_bicubic, upscale_bicubic
@@ -145,7 +146,7 @@ def test_paste_back_round_trip_changes_the_face_by_under_one_grey_level(group, f
     image, _ = group
     plain = upscale_bicubic(image, 8)
     for face in faces:
-        transform, _, _, _ = photo.face_lr(image, face, 16)
+        transform = photo.face_transform(face)
         canvas = plain.copy()
         x0, y0, x1, y1 = paste.paste_face(canvas, alignment.align_face(image, transform, 128), transform, 8)
         region = _inside_crop(transform, image.shape)
@@ -159,7 +160,8 @@ def test_paste_back_round_trip_changes_the_face_by_under_one_grey_level(group, f
 class _LandmarkEcho:
     """A SavedModel-like predictor: bicubic SR, and the 5 template points as landmarks."""
 
-    lr_size = 16
+    def __init__(self, scale=8):
+        self.scale, self.lr_size = scale, 128 // scale
 
     def __call__(self, lr):
         points = np.zeros((68, 2))
@@ -172,29 +174,47 @@ class _LandmarkEcho:
 
 def test_faces_are_aligned_flagged_and_their_landmarks_mapped_back(group, faces):
     image, _ = group
-    canvas, results = photo.super_resolve_photo(image, faces, _LandmarkEcho(), 16)
+    plans = photo.plan_faces(faces, [16], 8)
+    canvas, results = photo.super_resolve_photo(image, plans, [_LandmarkEcho()], 8)
     assert canvas.shape == (96 * 8, 200 * 8, 3)
     for result in results:
-        hr = alignment.align_face(image, result.transform, 128)
-        np.testing.assert_array_equal(result.lr, preparation.make_lr(hr))
+        transform = result.plan.transform
+        # One resampling straight to the LR, close to the official two (a 128 crop, then its LR).
+        np.testing.assert_array_equal(result.lr, alignment.align_face(image, alignment.rescale(transform, 16, 128), 16))
+        two_steps = preparation.make_lr(alignment.align_face(image, transform, 128)).astype(int)
+        assert np.abs(result.lr.astype(int) - two_steps).mean() < 3
         np.testing.assert_array_equal(result.bicubic, resize_bicubic(result.lr, 128))
         np.testing.assert_array_equal(result.sr, result.bicubic)
         assert result.landmarks_steps.shape == (1, 68, 2)
         # The model's template points go back to the detected points, up to the 5-point fit's
         # residual (pose: up to 0.36 x the eye distance for the turned face).
         mapped = template.five_points(result.landmarks_steps[0])
-        np.testing.assert_allclose(mapped, alignment.apply(alignment.invert(result.transform), template.template(128)))
-        eye_distance = np.linalg.norm(result.face.points[1] - result.face.points[0])
-        assert np.linalg.norm(mapped - result.face.points, axis=1).mean() < 0.3 * eye_distance
-        assert result.flags == (("upsampled",) if result.crop_side < 16 else ())
+        np.testing.assert_allclose(mapped, alignment.apply(alignment.invert(transform), template.template(128)))
+        eye_distance = np.linalg.norm(result.plan.face.points[1] - result.plan.face.points[0])
+        assert np.linalg.norm(mapped - result.plan.face.points, axis=1).mean() < 0.3 * eye_distance
+        assert result.flags == (("upsampled",) if result.plan.crop_side < 16 else ())
     assert any(result.flags == ("upsampled",) for result in results)
 
 
-def test_large_faces_are_still_brought_to_the_lr_size_and_flagged():
-    points = template.template(128) * 4 + 10  # a face 4 x the HR crop: crop side 512 px
-    image = np.zeros((600, 600, 3), np.uint8)
-    transform, side, flags, lr = photo.face_lr(image, detection.Face(np.zeros(4), points, 1.0), 16)
-    assert side == pytest.approx(512) and flags == ("downsampled",) and lr.shape == (16, 16, 3)
+@pytest.mark.parametrize("side, lr_sizes, upscale, expected", [
+    (16, [16, 32], 2, 0), (22, [16, 32], 2, 0), (23, [16, 32], 2, 1), (40, [16, 32, 64], 4, 1),
+    (64, [16, 32], 8, 1), (10, [32, 16], 2, 1), (65, [16, 32], 2, None), (20, [16], 1, None),
+])
+def test_the_model_whose_lr_best_fits_the_face_is_chosen(side, lr_sizes, upscale, expected):
+    model, reason = choice.choose_model(side, lr_sizes, upscale)
+    assert model == expected and (reason == "") == (expected is not None)
+
+
+def test_a_face_too_large_for_every_model_is_left_bicubic():
+    """A face of crop side 512 px and an x8 model (16 px LR): the output is the bicubic upscale, reported."""
+    image = _smooth_image(600, 600)
+    face = detection.Face(np.zeros(4), template.template(128) * 4 + 10, 1.0)
+    plans = photo.plan_faces([face], [16], 2)
+    canvas, results = photo.super_resolve_photo(image, plans, [_LandmarkEcho()], 2)
+    assert plans[0].crop_side == pytest.approx(512) and plans[0].model is None
+    assert "more than twice the largest model LR (16 px)" in plans[0].reason
+    assert results[0].sr is None
+    np.testing.assert_array_equal(canvas, upscale_bicubic(image, 2))
 
 
 @pytest.fixture(scope="module")
@@ -211,18 +231,18 @@ def official_tiny(tmp_path_factory):
 
 def test_keras_model_gives_every_step_landmarks(group, faces, official_tiny):
     model, _ = official_tiny
-    _, results = photo.super_resolve_photo(group[0], faces[:2], KerasPredictor(model), 16)
+    _, results = photo.super_resolve_photo(group[0], photo.plan_faces(faces[:2], [16], 8), [KerasPredictor(model)], 8)
     expected = KerasPredictor(model)(np.stack([result.lr for result in results]))
     for i, result in enumerate(results):
         assert result.landmarks_steps.shape == (model.config.num_steps, 68, 2)
         assert np.abs(result.sr.astype(int) - expected.sr[-1][i]).max() <= 1
-        final = alignment.apply(alignment.invert(result.transform), expected.landmarks[-1][i])
+        final = alignment.apply(alignment.invert(result.plan.transform), expected.landmarks[-1][i])
         np.testing.assert_allclose(result.landmarks_steps[-1], final, atol=1e-4)
 
 
 def test_missing_mtcnn_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "mtcnn", None)
-    with pytest.raises(detection.DetectorUnavailableError, match=r"pip install mtcnn==1\.0\.0"):
+    with pytest.raises(detection.DetectorUnavailableError, match=r'pip install "\.\[photos\]"'):
         detection.FaceDetector()
 
 
@@ -237,7 +257,7 @@ def test_a_jax_keras_backend_is_refused_with_the_fix(monkeypatch):
 def test_no_face_is_reported_and_left_out(detector, tmp_path, capsys):
     Image.fromarray(_background(96, 200)).save(tmp_path / "empty.png")
     report = batch.super_resolve_photos([str(tmp_path / "empty.png")], _LandmarkEcho(), str(tmp_path / "out"),
-                                        detector)
+                                        detector=detector)
     assert report["no_face"] == ["empty.png"] and report["photos"] == {}
     assert "no face found in empty.png" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path / "out")) == ["photos.json"]
@@ -248,12 +268,12 @@ def test_nothing_is_overwritten(group, detector, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "group_face1_sr.png").write_bytes(b"the user's file")
-    report = batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector)
+    report = batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector=detector)
     assert list(report["skipped"]) == ["group.png"] and "group_face1_sr.png exists" in capsys.readouterr().err
     assert (out / "group_face1_sr.png").read_bytes() == b"the user's file"
     assert sorted(os.listdir(out)) == ["group_face1_sr.png", "photos.json"]
     with pytest.raises(FileExistsError, match="photos.json exists"):
-        batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector)
+        batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector=detector)
 
 
 def _save_variants(image, folder):
@@ -293,13 +313,13 @@ def test_an_exif_turned_photo_gives_the_upright_photos_results(group, detector, 
     assert Image.open(turned / "photo.png").size == (96, 200)  # stored turned
     reports, predictor = {}, KerasPredictor(model)
     for name, path in (("upright", tmp_path / "photo.png"), ("turned", turned / "photo.png")):
-        report = batch.super_resolve_photos([str(path)], predictor, str(tmp_path / "out" / name), detector)
-        reports[name] = report["photos"]["photo.png"]
+        report = batch.super_resolve_photos([str(path)], predictor, str(tmp_path / "out" / name), detector=detector)
+        reports[name] = {k: v for k, v in report["photos"]["photo.png"].items() if k != "timing"}
     assert len(reports["upright"]["faces"]) == len(PASTED)
     assert reports["turned"] == reports["upright"]
     out = tmp_path / "out"
     assert sorted(os.listdir(out / "turned")) == sorted(os.listdir(out / "upright"))
-    for name in os.listdir(out / "upright"):
+    for name in set(os.listdir(out / "upright")) - {"photos.json"}:  # its timings differ
         assert (out / "turned" / name).read_bytes() == (out / "upright" / name).read_bytes(), name
 
 
@@ -349,7 +369,7 @@ def test_predict_photos_batch_from_checkpoint(group, tmp_path):
     assert "Traceback" not in result.stderr
     assert "no face found in empty.png; left out" in result.stderr
     assert "skipped broken.jpg: " in result.stderr and "skipped huge.png: " in result.stderr
-    assert "in 5 of 8 photo(s)" in result.stdout
+    assert "in 5 of 8 photo(s) upscaled x2" in result.stdout
     with open(out / "photos.json") as f:
         report = json.load(f)
     assert sorted(report["photos"]) == ["cmyk.jpg", "gray.png", "gray16.png", "group.png", "rotated.jpg"]
@@ -357,14 +377,107 @@ def test_predict_photos_batch_from_checkpoint(group, tmp_path):
     reference = report["photos"]["group.png"]
     assert len(reference["faces"]) == len(PASTED)
     for name, entry in report["photos"].items():
-        assert entry["size"] == [200, 96]
-        assert np.asarray(Image.open(out / entry["output"])).shape == (768, 1600, 3)
+        assert entry["size"] == [200, 96] and entry["output"] == name.split(".")[0] + (
+            "_x2.jpg" if name.endswith(".jpg") else "_x2.png")
+        assert np.asarray(Image.open(out / entry["output"])).shape == (192, 400, 3)
         boxes = np.array(sorted(face["box"] for face in entry["faces"]))
         np.testing.assert_allclose(boxes, np.array(sorted(face["box"] for face in reference["faces"])), atol=2.0)
         for face in entry["faces"]:
             assert np.asarray(face["landmarks_steps"]).shape == (DICConfig.tiny().num_steps, 68, 2)
             assert np.asarray(Image.open(out / face["sr_file"])).shape == (128, 128, 3)
             assert np.asarray(Image.open(out / face["lr_file"])).shape == (16, 16, 3)
+
+
+@pytest.fixture(scope="module")
+def group_file(group, tmp_path_factory):
+    """The group photo as PNG and as JPEG (quality 95)."""
+    folder = tmp_path_factory.mktemp("group")
+    Image.fromarray(group[0]).save(folder / "group.png")
+    Image.fromarray(group[0]).save(folder / "group.jpg", quality=95)
+    return folder
+
+
+@pytest.mark.parametrize("upscale, source, output_format, expected", [
+    (1, "group.png", "auto", "group_x1.png"), (2, "group.png", "auto", "group_x2.png"),
+    (4, "group.jpg", "auto", "group_x4.jpg"), (2, "group.jpg", "png", "group_x2.png"),
+    (2, "group.png", "jpeg", "group_x2.jpg"),
+])
+def test_upscale_sizes_and_formats(group, group_file, detector, tmp_path, upscale, source, output_format, expected):
+    report = batch.super_resolve_photos([str(group_file / source)], _LandmarkEcho(), str(tmp_path), upscale,
+                                        output_format, detector=detector)
+    entry = report["photos"][source]
+    assert entry["output"] == expected and report["upscale"] == upscale
+    with Image.open(tmp_path / expected) as written:
+        assert written.format == ("JPEG" if expected.endswith(".jpg") else "PNG")
+        assert written.size == (200 * upscale, 96 * upscale) and entry["output_size"] == [200 * upscale, 96 * upscale]
+    assert set(entry["timing"]) == {"read_s", "detection_s", "alignment_s", "sr_s", "paste_s", "write_s"}
+    if upscale == 1:  # nothing to super-resolve: the photo itself, every face reported
+        assert all(face["model"] is None and face["reason"] == choice.NO_UPSCALE for face in entry["faces"])
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / expected)), group[0])
+        assert sorted(os.listdir(tmp_path)) == ["group_x1.png", "photos.json"]
+    else:
+        assert all(face["model"] == {"source": "_LandmarkEcho x8", "scale": 8, "lr_size": 16}
+                   for face in entry["faces"])
+
+
+def test_faces_too_large_for_every_model_are_left_bicubic_and_reported(group, detector, tmp_path):
+    """The group photo enlarged x4 (faces of 64-128 px) and an x8 model: the output is the bicubic upscale."""
+    large = upscale_bicubic(group[0], 4)
+    Image.fromarray(large).save(tmp_path / "large.png")
+    report = batch.super_resolve_photos([str(tmp_path / "large.png")], _LandmarkEcho(), str(tmp_path / "out"), 2,
+                                        detector=detector)
+    faces = report["photos"]["large.png"]["faces"]
+    assert len(faces) == len(PASTED)
+    for face in faces:
+        assert face["model"] is None and face["crop_side"] > 32
+        assert face["reason"].endswith("is more than twice the largest model LR (16 px): every model would discard "
+                                       "most of its pixels")
+    output = np.asarray(Image.open(tmp_path / "out" / "large_x2.png"))
+    np.testing.assert_array_equal(output, upscale_bicubic(large, 2))
+    assert sorted(os.listdir(tmp_path / "out")) == ["large_x2.png", "photos.json"]
+
+
+def test_each_face_gets_the_model_its_size_fits(group, faces, tmp_path):
+    """Tiny x8 and x4 models (16 and 32 px LR) on faces of 16-32 px: each face's LR is its model's."""
+    predictors = [KerasPredictor(build_dic(DICConfig.tiny())),
+                  KerasPredictor(build_dic(dataclasses.replace(DICConfig.tiny(), scale=4)))]
+    plans = photo.plan_faces(faces, [16, 32], 2)
+    chosen = [plan.model for plan in plans]
+    assert chosen == [choice.choose_model(plan.crop_side, [16, 32], 2)[0] for plan in plans]
+    assert set(chosen) == {0, 1}
+    canvas, results = photo.super_resolve_photo(group[0], plans, predictors, 2)
+    assert canvas.shape == (192, 400, 3)
+    for plan, result in zip(plans, results):
+        lr_size = (16, 32)[plan.model]
+        assert result.lr.shape == (lr_size, lr_size, 3) and result.sr.shape == (128, 128, 3)
+        np.testing.assert_array_equal(result.lr, photo.face_lr(group[0], plan.transform, lr_size))
+
+
+def test_predict_photos_with_the_v2_x8_checkpoint(group_file, tmp_path):
+    """A run folder written by v2 (x8, tests/fixtures/v2) through `predict.py --photos` at the default x2."""
+    run = os.path.join(ROOT, "tests", "fixtures", "v2", "run")
+    result = _predict(f"--checkpoint={run}", f"--input={group_file / 'group.jpg'}", f"--output_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "photos.json") as f:
+        report = json.load(f)
+    entry = report["photos"]["group.jpg"]
+    assert report["models"] == [{"source": f"--checkpoint={run}", "scale": 8, "lr_size": 16}]
+    assert entry["output"] == "group_x2.jpg" and Image.open(tmp_path / "group_x2.jpg").size == (400, 192)
+    assert len(entry["faces"]) == len(PASTED) and all(face["model"]["scale"] == 8 for face in entry["faces"])
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--nophotos", "--upscale=4"], "--upscale applies to --photos only."),
+    (["--lr_size=16"], "--lr_size does not apply to --photos"),
+    (["--nophotos", "--checkpoint={run}"], "--checkpoint is given 2 times; expected one model here."),
+])
+def test_flags_that_do_not_apply_are_refused_in_one_line(args, expected, tmp_path):
+    run = os.path.join(ROOT, "tests", "fixtures", "v2", "run")
+    args = [arg.format(run=run) for arg in args]  # after _predict's --photos: --nophotos turns it off
+    result = _predict(f"--checkpoint={run}", f"--input={FIXTURES}", f"--output_dir={tmp_path / 'out'}", *args)
+    lines = result.stderr.splitlines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith(f"predict.py: error: {expected}") and not (tmp_path / "out").exists()
 
 
 def test_saved_model_and_official_weights_give_the_same_faces(group, detector, official_tiny, tmp_path):
@@ -381,7 +494,8 @@ def test_saved_model_and_official_weights_give_the_same_faces(group, detector, o
     entries = {}
     for source, predictor in {"saved_model": SavedModelPredictor(str(tmp_path / "saved")),
                               "pytorch": KerasPredictor(model)}.items():
-        report = batch.super_resolve_photos([str(tmp_path / "group.png")], predictor, str(tmp_path / source), detector)
+        report = batch.super_resolve_photos([str(tmp_path / "group.png")], predictor, str(tmp_path / source),
+                                            detector=detector)
         entries[source] = report["photos"]["group.png"]["faces"]
     assert [len(face["landmarks_steps"]) for face in entries["saved_model"]] == [1] * len(PASTED)
     assert [len(face["landmarks_steps"]) for face in entries["pytorch"]] == [model.config.num_steps] * len(PASTED)

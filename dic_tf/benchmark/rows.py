@@ -22,6 +22,7 @@ from dic_tf.benchmark.runners import JaxRunner, TensorFlowRunner, time_calls
 from dic_tf.benchmark.table import format_row
 from dic_tf.models.dic_config import DICConfig
 from dic_tf.training import distribution
+from dic_tf.utils import backend
 
 CONFIGS = {
     "x8": DICConfig.x8,
@@ -89,7 +90,6 @@ def measure_row(options, kind, batch_size, remat):
         batch_size: the batch size.
         remat: `DIC` rematerialisation (`REMAT_MODES`).
     """
-    os.environ["KERAS_BACKEND"] = options.backend
     from dic_tf.utils import allocator
 
     kept_mapped = allocator.keep_memory_mapped()
@@ -100,7 +100,7 @@ def measure_row(options, kind, batch_size, remat):
     from dic_tf.models import build_dic
 
     try:
-        distribution.require_backend(f"--backend={options.backend}", options.backend)
+        backend.require(f"--backend={options.backend}", options.backend)
     except ValueError as error:
         raise SystemExit(str(error)) from error
     if options.precision == "bfloat16":
@@ -156,7 +156,6 @@ def measure_data_row(options, batch_size, degradation):
     sample, LR by `degradation`, heatmaps, normalisation); `images_per_s` is
     faces per second.
     """
-    os.environ["KERAS_BACKEND"] = options.backend
     from dic_tf.utils import allocator
 
     kept_mapped = allocator.keep_memory_mapped()
@@ -231,7 +230,7 @@ def run(options, progress=True):
         options: the `BenchmarkOptions`.
         progress: print each row's table line on stderr as it is measured.
     """
-    os.environ["KERAS_BACKEND"] = options.backend
+    os.environ["KERAS_BACKEND"] = options.backend  # the rows' processes import Keras on it
     jobs = [("inference", b, "none") for b in options.batch_sizes]
     jobs += [("train_step", b, r) for r in options.remat for b in options.train_batch_sizes]
     jobs += [("data", options.data_batch_size, d) for d in options.data]

@@ -1,4 +1,4 @@
-"""The command-line entry points: train, evaluate, export, predict, prepare_data.
+"""The command-line entry points: train, evaluate, export, predict, prepare_data, benchmark.
 
 Each module defines its flags and a `main()` (the console scripts
 `dic-tf-<name>` of pyproject.toml; the top-level `<name>.py` scripts call the

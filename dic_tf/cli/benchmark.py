@@ -5,7 +5,7 @@
     KERAS_BACKEND=jax python -m dic_tf.benchmark --backend=jax --config=x8
 
 Inference is the whole forward pass (every step's SR image and heatmaps) on
-random LR faces [B, 16, 16, 3]. A training step is the loss over all steps,
+random LR faces [B, 128 / scale, 128 / scale, 3]. A training step is the loss over all steps,
 the gradients and the Adam updates of both parameter groups (hourglass
 released): `DICTask.train_on_batch`, the `fit()` step, on either backend.
 The first call of each shape compiles and is timed apart; the table reports
@@ -31,7 +31,6 @@ points do (`DIC_TF_MALLOC=default` measures glibc's defaults). `--config=real_fa
 every row; `--noprogress` prints no row line on stderr while measuring.
 """
 
-import json
 import os
 
 from absl import app, flags
@@ -40,6 +39,7 @@ from dic_tf.benchmark import rows, table
 from dic_tf.cli import common_flags, runner
 from dic_tf.data.degradation import DEGRADATIONS
 from dic_tf.models.dic_config import REMAT_MODES
+from dic_tf.utils import atomic
 
 common_flags.define_common_flags()
 flags.DEFINE_enum("backend", os.environ.get("KERAS_BACKEND", "tensorflow"), ["tensorflow", "jax"],
@@ -112,8 +112,7 @@ def _benchmark():
     report = rows.run(options_from_flags(), progress=FLAGS.progress)
     print(table.format_table(report))
     if FLAGS.json_out:
-        with open(FLAGS.json_out, "w") as f:
-            json.dump(report, f, indent=2)
+        atomic.write_json(FLAGS.json_out, report, indent=2)
 
 
 def main():

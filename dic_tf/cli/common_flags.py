@@ -3,18 +3,19 @@
 * `define_common_flags()`: `--progress`/`--noprogress` and the TensorFlow
   thread pools `--inter_op_threads`, `--intra_op_threads`; every program
   defines them, `dic_tf.cli.runner` applies the threads.
-* `define_config_flags()`: `--config=x8|tiny` (the preset) and one flag per
+* `define_config_flags()`: `--config=x8|x4|x2|tiny` (the preset) and one flag per
   `DICConfig` field, with the field's name. A field flag left unset keeps the
   preset's value, so `--config=tiny --num_steps=2` is the tiny model with two
   steps (train.py, and the official checkpoints of evaluate.py, export.py,
   predict.py).
 * `define_model_source_flags()`: `--checkpoint`, `--saved_model`,
-  `--pytorch_checkpoint`, each program choosing those it accepts;
-  `model_source_from_flags()` checks them.
+  `--pytorch_checkpoint`, each program choosing those it accepts (and those
+  it takes several times); `model_source_from_flags()` checks them (one
+  model), `model_sources_from_flags()` where several are taken.
 * `define_degradation_flags()`: `--degradation`, `--degradation_params`
   (train.py, evaluate.py); `degradation_from_flags()` reads them.
 
-Flagfiles (`--flagfile=configs/x.cfg`) work as for any absl flag. A bad
+Flagfiles (`--flagfile=configs/x8.flags`) work as for any absl flag. A bad
 value raises `app.UsageError` naming the flag: one line on stderr through
 `dic_tf.cli.runner`.
 
@@ -35,7 +36,7 @@ from absl import app, flags
 from dic_tf.data.degradation import DEGRADATIONS, RealDegradation
 from dic_tf.models import saving
 from dic_tf.models.dic_config import DICConfig
-from dic_tf.training import distribution
+from dic_tf.utils import backend
 
 FLAGS = flags.FLAGS
 PRESETS = {"x8": DICConfig.x8, "x4": DICConfig.x4, "x2": DICConfig.x2, "tiny": DICConfig.tiny}
@@ -89,14 +90,14 @@ def apply_thread_flags(flag_values=FLAGS):
     Sets `TF_NUM_INTEROP_THREADS` / `TF_NUM_INTRAOP_THREADS`, which TensorFlow
     reads at its first op, in this process and in those it starts (the
     benchmark's rows). Another Keras backend has no such pools and refuses
-    the flags (`distribution.require_backend`: one line naming the flag).
+    the flags (`dic_tf.utils.backend.require`: one line naming the flag).
 
     Example:
         apply_thread_flags()  # after the flags are parsed
     """
     given = [name for name in THREAD_ENV if flag_values[name].value is not None]
     if given:
-        distribution.require_backend(f"--{given[0]} (the size of TensorFlow's thread pools)")
+        backend.require(f"--{given[0]} (the size of TensorFlow's thread pools)")
     for name in given:
         os.environ[THREAD_ENV[name]] = str(flag_values[name].value)
 
@@ -146,18 +147,25 @@ def given_config_flags(exclude=(), flag_values=FLAGS):
     return [name for name in names if name not in exclude and flag_values[name].present]
 
 
-def define_model_source_flags(sources=MODEL_SOURCES, scope="", flag_values=FLAGS):
+def define_model_source_flags(sources=MODEL_SOURCES, scope="", repeatable=(), flag_values=FLAGS):
     """Defines the model-source flags `sources` (names among `MODEL_SOURCES`).
 
     Args:
         sources: the sources the program accepts.
         scope: prefix of their help texts, e.g. "Model mode: ".
+        repeatable: those of `sources` that may be given several times (a
+            list-valued flag); `model_source_from_flags` still takes one value,
+            `model_sources_from_flags` several.
 
     Example:
         define_model_source_flags(("checkpoint", "pytorch_checkpoint"))  # export.py's
     """
     for name in sources:
-        flags.DEFINE_string(name, None, scope + _SOURCE_HELP[name], flag_values=flag_values)
+        if name in repeatable:
+            flags.DEFINE_multi_string(name, None, scope + _SOURCE_HELP[name] + " Repeat the flag for several "
+                                      "models where the program takes several.", flag_values=flag_values)
+        else:
+            flags.DEFINE_string(name, None, scope + _SOURCE_HELP[name], flag_values=flag_values)
 
 
 def _one_of(names):
@@ -190,21 +198,57 @@ def model_source_from_flags(sources=MODEL_SOURCES, others=(), config_exclude=(),
         got = ", ".join(f"--{name}" for name in chosen) or "none"
         raise app.UsageError(f"Give exactly one of {_one_of(tuple(others) + tuple(sources))}; got {got}.")
     source = chosen[0]
-    path = flag_values[source].value
-    if source == "pytorch_checkpoint" and not os.path.isfile(path):
-        raise app.UsageError(f"--{source}={path}: no such file.")
-    folder = saving.split_best(path)[0] if source == "checkpoint" else path
-    if source in ("checkpoint", "saved_model") and not os.path.isdir(folder):
-        raise app.UsageError(f"--{source}={path}: no such folder.")
+    if source in sources:
+        paths = _values(source, flag_values)
+        if len(paths) > 1:
+            raise app.UsageError(f"--{source} is given {len(paths)} times; expected one model here.")
+        _check_sources([(source, paths[0])], config_exclude, flag_values)
+    return source
+
+
+def model_sources_from_flags(sources=MODEL_SOURCES, flag_values=FLAGS):
+    """Checks model-source flags that may name several models; returns `[(flag name, path)]`.
+
+    At least one model; each path must exist; `--pytorch_checkpoint` at most
+    once (the config flags describe its architecture, and only its).
+
+    Example:
+        models = model_sources_from_flags()  # [("checkpoint", "runs/x8"), ("saved_model", "exports/x4")]
+    """
+    given = [(name, path) for name in sources for path in _values(name, flag_values)]
+    if not given:
+        raise app.UsageError(f"Give at least one of {_one_of(sources)}; got none.")
+    official = [path for name, path in given if name == "pytorch_checkpoint"]
+    if len(official) > 1:
+        raise app.UsageError(f"--pytorch_checkpoint is given {len(official)} times; expected at most one "
+                             "(the config flags describe its architecture).")
+    _check_sources(given, (), flag_values)
+    return given
+
+
+def _values(name, flag_values):
+    """The values of a model-source flag as a list (a repeatable flag's list, or one path)."""
+    value = flag_values[name].value
+    return [] if not value else list(value) if isinstance(value, list) else [value]
+
+
+def _check_sources(given, config_exclude, flag_values):
+    """Each `(flag name, path)` exists; config flags only with `--pytorch_checkpoint`, and valid."""
+    for source, path in given:
+        if source == "pytorch_checkpoint" and not os.path.isfile(path):
+            raise app.UsageError(f"--{source}={path}: no such file.")
+        folder = saving.split_best(path)[0] if source == "checkpoint" else path
+        if source in ("checkpoint", "saved_model") and not os.path.isdir(folder):
+            raise app.UsageError(f"--{source}={path}: no such folder.")
+    names = {source for source, _ in given}
     config_given = given_config_flags(config_exclude, flag_values)
-    if source != "pytorch_checkpoint" and config_given:
+    if "pytorch_checkpoint" not in names and config_given:
         raise app.UsageError(
             f"--{config_given[0]} describes an official checkpoint's architecture "
-            f"(--pytorch_checkpoint); --{source} does not use it."
+            f"(--pytorch_checkpoint); --{given[0][0]} does not use it."
         )
-    if source == "pytorch_checkpoint":
+    if "pytorch_checkpoint" in names:
         config_from_flags(flag_values)  # DICConfig checks its fields
-    return source
 
 
 def define_degradation_flags(scope="", flag_values=FLAGS):

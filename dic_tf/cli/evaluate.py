@@ -1,18 +1,29 @@
 r"""Evaluates face super-resolution under the official DIC protocol.
 
-Folder mode compares any method's outputs with the ground truth by file name:
+Model mode runs a DIC model on a test set given as HR images (the LR made
+with the official preparation) or as paired --lr_dir/--hr_dir folders. The
+model is one of --checkpoint (a run folder loads its latest checkpoint,
+<run>/best its best one, <run>/checkpoints/ckpt-<step> that one),
+--saved_model or --pytorch_checkpoint. On the README's demo (runs/demo from
+train.py, runs/demo_test from scripts/make_demo_data.py):
 
-    python evaluate.py --sr_dir=results/DIC --hr_dir=data/CelebA/test/HR \
-        --output_dir=runs/eval_dic [--scale=8] [--ssim=official|standard]
+    python evaluate.py --checkpoint=runs/demo --hr_dir=runs/demo_test/hr \
+        --annotations=runs/demo_test/info.json --saliency=landmark:30,component:mouth \
+        --output_dir=runs/demo_eval
 
-Model mode runs a DIC model (one of --checkpoint, --saved_model,
---pytorch_checkpoint) on a test set given as HR images (LR made with the
-official preparation) or as paired --lr_dir/--hr_dir folders:
+The paper's Table 1 (CelebA, x8: 27.37 dB) with the authors' models in models/
+and the test folders of `prepare_data.py --image_folders`:
 
-    python evaluate.py --pytorch_checkpoint=DIC_CelebA.pth --config=x8 \
-        --hr_dir=data/CelebA/test/HR --annotations=data/CelebA/test/info.pkl \
-        --landmark_detector=HG_68_CelebA.pth --saliency=landmark:30,component:mouth \
-        --output_dir=runs/eval_dic --batch_size=16
+    python evaluate.py --pytorch_checkpoint=models/DIC_CelebA.pth --config=x8 \
+        --hr_dir=data/celeba_test/HR --lr_dir=data/celeba_test/LR_x8 \
+        --annotations=new_val_info_list.pkl --landmark_detector=models/HG_68_CelebA.pth \
+        --output_dir=runs/eval_dic_celeba
+
+Folder mode compares any method's outputs with the ground truth by file name
+(here predict.py's outputs of the demo faces):
+
+    python evaluate.py --sr_dir=runs/demo_predict --hr_dir=runs/demo_test/hr \
+        --output_dir=runs/demo_eval_folders
 
 Without --lr_dir, --degradation=real makes the LR of each HR face with the
 seeded real-world degradation of `dic_tf.data.degradation` instead
@@ -22,9 +33,9 @@ the same inputs; --degradation_params overrides the degradation's fields.
 --save_lr_dir (a new or empty folder) receives the LR faces that were scored,
 `<HR stem>.png`, which `--lr_dir` reads back:
 
-    python evaluate.py --checkpoint=runs/dic --hr_dir=data/CelebA/test/HR \
-        --degradation=real --degradation_seed=3 --save_lr_dir=runs/lr_real_3 \
-        --output_dir=runs/eval_real_3
+    python evaluate.py --checkpoint=runs/demo/best --hr_dir=runs/demo_test/hr \
+        --degradation=real --degradation_seed=3 --save_lr_dir=runs/demo_lr_real_3 \
+        --output_dir=runs/demo_eval_real_3
 
 It writes `sr/*.png` (final step), `steps/step_<t>/*.png`, `results.json`
 (per-image and average PSNR/SSIM of every step, the bicubic baseline, NME,
@@ -52,7 +63,7 @@ _REPORT_DIR = "report"
 _OUTPUT_SUBDIRS = ("sr", "steps", "saliency")
 
 common_flags.define_common_flags()
-# --config=x8|tiny and one flag per DICConfig field (--scale included: also the
+# --config=x8|x4|x2|tiny and one flag per DICConfig field (--scale included: also the
 # border cropped before measuring, 8 when unset).
 common_flags.define_config_flags()
 common_flags.define_model_source_flags(scope="Model mode: ")
@@ -71,7 +82,7 @@ flags.DEFINE_string("annotations", None, "Model mode: info .json/.pkl with groun
                     "landmarks (matched by file stem, mapped into the HR frame by bbox).")
 flags.DEFINE_string("landmark_detector", None, "Model mode: stacked-hourglass detector "
                     "(HG_68_CelebA.pth / .npz, our .weights.h5, or a train.py --mode=hg_eval run "
-                    "directory); needs --annotations.")
+                    "folder: loads its best checkpoint, else its latest); needs --annotations.")
 flags.DEFINE_integer("detector_features", 256, "Channels of the landmark detector.")
 flags.DEFINE_integer("detector_stacks", 4, "Hourglass stacks of the landmark detector.")
 flags.DEFINE_string("saliency", None, "Model mode: saliency targets, e.g. "

@@ -1,10 +1,15 @@
-"""Exports DIC for TF Serving, TFLite and Keras applications.
+r"""Exports DIC for TF Serving, TFLite and Keras applications.
 
-    # From a training run: its best checkpoint (runs/dic alone: its latest):
-    python export.py --checkpoint=runs/dic/best --export_dir=saved_models/dic
-    # From the authors' checkpoint (the config flags give its architecture):
-    python export.py --pytorch_checkpoint=DIC_CelebA.pth --config=x8 \
-        --export_dir=saved_models/dic --tflite=fp32,fp16,dynamic_int8
+From a training run (--checkpoint=runs/demo loads its latest checkpoint,
+runs/demo/best its best one), here the README's demo:
+
+    python export.py --checkpoint=runs/demo --export_dir=saved_models/demo
+
+From the authors' checkpoint in models/ (--config gives its architecture;
+reading .pth needs PyTorch), with TFLite models beside the SavedModel:
+
+    python export.py --pytorch_checkpoint=models/DIC_CelebA.pth --config=x8 \
+        --export_dir=saved_models/dic_celeba --tflite=fp32,fp16,dynamic_int8
 
 Writes `<export_dir>/<version>/` atomically (see dic_tf/export/exporter.py
 for the layout and docs/serving.md for serving it), prints a size/accuracy

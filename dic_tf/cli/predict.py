@@ -1,12 +1,34 @@
-"""Super-resolves face crops (one image or a folder) with DIC.
+r"""Super-resolves face crops (one image or a folder) with DIC, or the faces of photos (--photos).
 
-    python predict.py --saved_model=saved_models/dic --input=faces/ --output_dir=out --landmarks
-    python predict.py --checkpoint=runs/dic/best --input=face.png --output_dir=out
-    python predict.py --pytorch_checkpoint=DIC_CelebA.pth --config=x8 --input=faces/ --output_dir=out
+On the README's demo: the export of export.py, a run folder (runs/demo loads
+its latest checkpoint, runs/demo/best its best one), the authors' format:
+
+    python predict.py --saved_model=saved_models/demo --input=runs/demo_test/hr \
+        --output_dir=runs/demo_predict --landmarks
+    python predict.py --checkpoint=runs/demo/best --input=runs/demo_test/hr/synthetic_00000.png \
+        --output_dir=runs/demo_predict_one
+    python predict.py --pytorch_checkpoint=runs/demo_test/dic_tiny.npz --config=tiny \
+        --input=runs/demo_test/hr --output_dir=runs/demo_predict_npz
+
+The authors' DIC_CelebA.pth (in models/; reading .pth needs PyTorch):
+
+    python predict.py --pytorch_checkpoint=models/DIC_CelebA.pth --config=x8 \
+        --input=runs/demo_test/hr --output_dir=runs/predict_dic_celeba
+
+Photos (--photos; needs the photos extra: pip install ".[photos]" in the checkout): every
+face is detected, aligned, super-resolved and pasted back, the photo enlarged
+--upscale times:
+
+    python predict.py --photos --checkpoint=runs/demo --input=docs/images/photos_input.png \
+        --output_dir=runs/demo_photos --upscale=2
+
+It writes <stem>_x<upscale>.jpg for a JPEG photo (.png otherwise) and
+photos.json; --checkpoint and --saved_model may be repeated there (each face
+goes to the model whose LR size fits it, or stays bicubic: docs/photos.md).
 
 Inputs are read upright (EXIF orientation applied) as 8-bit RGB
 (`dic_tf.utils.image_files`); crops of any size are resized to the LR size
-with Pillow bicubic (as the data preparation). For each input `<stem>.<ext>` it writes `<stem>.png` (the x8 SR
+with Pillow bicubic (as the data preparation). For each input `<stem>.<ext>` it writes `<stem>.png` (the 128x128 SR
 face; inputs sharing a stem, such as a.png and a.jpg, keep their whole name:
 `a.png.png`, `a.jpg.png`) and, with --landmarks, `landmarks/<same name>` (SR
 with the landmarks drawn) plus one `landmarks.json` for the run:
@@ -29,9 +51,12 @@ from dic_tf.cli import common_flags, runner
 from dic_tf.cli.common_flags import config_from_flags
 from dic_tf.utils import atomic
 
+PHOTO_MODELS = ("checkpoint", "saved_model")
+"""The model sources --photos takes several of (each face gets the one its size fits)."""
+
 common_flags.define_common_flags()
 common_flags.define_config_flags()
-common_flags.define_model_source_flags()
+common_flags.define_model_source_flags(repeatable=PHOTO_MODELS)
 flags.DEFINE_string("input", None, "An image file or a folder of images.", required=True)
 flags.DEFINE_string("output_dir", None, "Folder for the SR images (created).", required=True)
 flags.DEFINE_integer("lr_size", None, "LR side inputs are resized to; default: the model's (128 / its scale).")
@@ -39,8 +64,13 @@ flags.DEFINE_boolean("landmarks", False, "Also write landmarks.json and landmark
 flags.DEFINE_boolean("overwrite", False, "Replace outputs of an earlier run in --output_dir "
                      "(inputs are never overwritten).")
 flags.DEFINE_boolean("photos", False, "Inputs are photos: detect, align, super-resolve and paste "
-                     "back every face (dic_tf.photos; needs mtcnn: pip install 'dic_tf[photos]').")
+                     "back every face (dic_tf.photos; needs mtcnn: pip install \".[photos]\" in the checkout).")
+flags.DEFINE_enum("upscale", "2", ["1", "2", "4", "8"], "With --photos: the output photo is the input "
+                  "times this (background: Pillow bicubic), written as <stem>_x<upscale>.<ext>.")
+flags.DEFINE_enum("output_format", "auto", ["auto", "png", "jpeg"], "With --photos: the upscaled photo's "
+                  "format; auto: JPEG (quality 95) for a JPEG photo, PNG for any other.")
 FLAGS = flags.FLAGS
+PHOTO_ONLY = ("upscale", "output_format")
 LANDMARKS_FILE = "landmarks.json"
 OVERLAY_DIR = "landmarks"
 
@@ -94,13 +124,23 @@ def _planned_outputs(paths):
 def check_flags():
     """Checks the model source and the input before TensorFlow is imported."""
     if FLAGS.photos:
-        for name in ("landmarks", "overwrite"):
+        for name in ("landmarks", "overwrite", "lr_size"):
             if FLAGS[name].present:
                 raise app.UsageError(
-                    f"--{name} does not apply to --photos (photos.json always has the "
-                    "landmarks, and --photos never replaces a file)."
+                    f"--{name} does not apply to --photos (photos.json always has the landmarks, "
+                    "--photos never replaces a file, and each model samples faces at its own LR size)."
                 )
-    common_flags.model_source_from_flags()
+        common_flags.model_sources_from_flags()
+        from dic_tf.photos.batch import REPORT_FILE
+
+        report = os.path.join(FLAGS.output_dir, REPORT_FILE)
+        if os.path.exists(report):
+            raise app.UsageError(f"{report} exists: give a new --output_dir (--photos never replaces a file).")
+    else:
+        for name in PHOTO_ONLY:
+            if FLAGS[name].present:
+                raise app.UsageError(f"--{name} applies to --photos only.")
+        common_flags.model_source_from_flags()
     if FLAGS.lr_size is not None and (FLAGS.lr_size < 8 or FLAGS.lr_size % 8):
         raise app.UsageError(f"--lr_size={FLAGS.lr_size}: expected a positive multiple of 8.")
     if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
@@ -109,18 +149,30 @@ def check_flags():
         raise app.UsageError(f"--input={FLAGS.input}: neither a file nor a folder.")
 
 
-def _predictor():
+def _load(source, path):
+    """The predictor of one model source (`--<source>=<path>`)."""
     from dic_tf import inference
 
-    if FLAGS.saved_model:
-        return inference.SavedModelPredictor(FLAGS.saved_model, FLAGS.lr_size)
+    if source == "saved_model":
+        return inference.SavedModelPredictor(path, FLAGS.lr_size)
     model, _ = inference.load_dic(
-        checkpoint=FLAGS.checkpoint,
-        pytorch_checkpoint=FLAGS.pytorch_checkpoint,
-        config=None if FLAGS.checkpoint else config_from_flags(FLAGS),
+        checkpoint=path if source == "checkpoint" else None,
+        pytorch_checkpoint=path if source == "pytorch_checkpoint" else None,
+        config=None if source == "checkpoint" else config_from_flags(FLAGS),
         lr_size=FLAGS.lr_size,
     )
     return inference.KerasPredictor(model, FLAGS.lr_size)
+
+
+def _predictor():
+    source = common_flags.model_source_from_flags()
+    value = FLAGS[source].value
+    return _load(source, value[0] if isinstance(value, list) else value)
+
+
+def _photo_models():
+    """`[(source label, predictor)]` of every model given to --photos."""
+    return [(f"--{source}={path}", _load(source, path)) for source, path in common_flags.model_sources_from_flags()]
 
 
 def _predict():
@@ -134,7 +186,8 @@ def _predict():
     if FLAGS.photos:
         from dic_tf.photos import batch
 
-        return batch.run(paths, _predictor, FLAGS.output_dir, progress=common_flags.show_progress())
+        return batch.run(paths, _photo_models, FLAGS.output_dir, int(FLAGS.upscale), FLAGS.output_format,
+                         progress=common_flags.show_progress())
     planned = _planned_outputs(paths)
     predictor = _predictor()
     os.makedirs(os.path.join(FLAGS.output_dir, OVERLAY_DIR) if FLAGS.landmarks

@@ -1,13 +1,22 @@
 """Trains DIC, DICGAN or a landmark network (later flags override a flagfile).
 
-The three stages of the paper (docs/training.md):
-    python train.py --flagfile=configs/hg_pretrain.flags   # --mode=hg_pretrain
-    python train.py --flagfile=configs/x8.flags            # --mode=dic
-    python train.py --flagfile=configs/x8_gan.flags        # --mode=dicgan
-and the landmark evaluator of evaluate.py: --flagfile=configs/hg_eval.flags.
+The embedded demo: synthetic faces, a small model, under 5 minutes on a 2-core
+CPU; it writes runs/demo (checkpoints, TensorBoard logs, the demo data), and
+running it again resumes:
 
-The embedded demo (synthetic faces, small model, a few minutes on a CPU):
     python train.py --flagfile=configs/demo.flags
+
+The three stages of the paper (docs/training.md), on CelebA prepared by
+prepare_data.py into data/celeba/train and data/celeba/val, with the authors'
+weights in models/ where a flagfile names them:
+
+    python train.py --flagfile=configs/hg_pretrain.flags   # stage 1, --mode=hg_pretrain
+    python train.py --flagfile=configs/x8.flags            # stage 2, --mode=dic
+    python train.py --flagfile=configs/x8_gan.flags        # stage 3, --mode=dicgan
+
+and the landmark evaluator that evaluate.py --landmark_detector takes:
+
+    python train.py --flagfile=configs/hg_eval.flags
 """
 
 import os
@@ -20,6 +29,7 @@ from absl import app, flags
 from dic_tf.cli import common_flags, runner
 from dic_tf.data import augment as augment_lib
 from dic_tf.data.demo import prepare_demo_data
+from dic_tf.metrics import SSIM_VARIANTS
 from dic_tf.models import FeedbackHourglassConfig, StackedHourglassConfig
 from dic_tf.models.dic_config import REMAT_MODES
 from dic_tf.training import distribution
@@ -79,7 +89,7 @@ flags.DEFINE_integer("checkpoint_every", 5000, "Checkpoint every N steps.")
 flags.DEFINE_integer("keep_checkpoints", 3, "Most recent checkpoints kept (plus the best).")
 flags.DEFINE_integer("log_every", 50, "TensorBoard training scalars every N steps.")
 flags.DEFINE_integer("num_val_images", None, "Validate on the first N images only.")
-flags.DEFINE_enum("ssim", "official", ["official", "standard"], "SSIM variant of validation.")
+flags.DEFINE_enum("ssim", "official", list(SSIM_VARIANTS), "SSIM variant of validation.")
 flags.DEFINE_integer("max_nonfinite_steps", 20, "Stop after this many skipped non-finite steps.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")

@@ -32,6 +32,7 @@ import numpy as np
 from dic_tf.data import NUM_KEYPOINTS
 from dic_tf.data.pts_files import PtsFormatError, read_pts
 from dic_tf.data.restricted_pickle import ForbiddenPickleError, restricted_loads
+from dic_tf.utils import atomic
 from dic_tf.utils.image_files import IMAGE_EXTENSIONS
 
 BBOX_MARGIN = 1.3
@@ -220,8 +221,7 @@ def write_info_json(info, path):
         }
         for name, entry in info.items()
     }
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(plain, f)
+    atomic.write_json(path, plain)
 
 
 def read_pts_folder(images_dir, num_keypoints=NUM_KEYPOINTS, one_based=False):

@@ -9,17 +9,15 @@ Shards and manifest are written to temporary files and moved into place with
 
 import contextlib
 import io
-import json
 import os
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from dic_tf.data import NUM_KEYPOINTS, preparation
+from dic_tf.data import NUM_KEYPOINTS, preparation, shards
 from dic_tf.data import annotations as annotations_lib
-from dic_tf.data import shards as records
-from dic_tf.utils import image_files
+from dic_tf.utils import atomic, image_files
 
 
 class PreparationError(ValueError):
@@ -75,31 +73,73 @@ def check_images(annotations, images_dir):
     return good, problems
 
 
+def usable_records(images_dir, annotations_path, num_keypoints, skip_bad, pts_one_based):
+    """The annotated faces whose images are usable, and the problems of the others.
+
+    Returns:
+        (items, problems): `annotations.read_annotations` items that passed
+        `check_images`, and the `annotations.Problem`s of the rest.
+
+    Raises:
+        PreparationError: without `skip_bad`, listing every bad record; with
+            it, when no record is usable.
+
+    Example:
+        items, skipped = usable_records("celeba/img", "new_val_info_list.pkl", 68, False, False)
+    """
+    items, problems = annotations_lib.read_annotations(annotations_path, images_dir, num_keypoints, pts_one_based)
+    items, image_problems = check_images(items, images_dir)
+    problems += image_problems
+    if problems and not skip_bad:
+        raise PreparationError(problems)
+    if not items:
+        raise PreparationError(problems + [annotations_lib.Problem("", f"{images_dir}: no usable records")])
+    return items, problems
+
+
+def prepared_faces(items, images_dir, hr_size, problems, progress=False):
+    """Decodes and crops each face the official way; a face that fails is added to `problems`.
+
+    Yields:
+        (index, item, hr uint8 `[hr_size, hr_size, 3]`, landmarks float `[K, 2]` in HR
+        pixels): `preparation.crop_and_resize` of every face that decodes and holds its box.
+
+    Example:
+        for index, item, hr, landmarks in prepared_faces(items, "celeba/img", 128, problems): ...
+    """
+    for index, item in enumerate(tqdm(items, disable=not progress, desc="preparing")):
+        path = os.path.join(images_dir, item.name)
+        try:
+            image = image_files.read_rgb(path)
+        except image_files.ImageReadError as error:
+            problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode: {error}"))
+            continue
+        problem = _bbox_problem(item, image.shape[1], image.shape[0], path)
+        if problem:
+            problems.append(problem)
+            continue
+        hr, landmarks_hr = preparation.crop_and_resize(image, item.landmarks, item.bbox, hr_size)
+        yield index, item, hr, landmarks_hr
+
+
 def encode_record(hr, landmarks, name):
     """Serializes one prepared face as a `tf.train.Example` (layout in `dic_tf.data.shards`)."""
     buffer = io.BytesIO()
     Image.fromarray(hr).save(buffer, format="PNG")
-    return records.encode_example({
-        records.HR_KEY: [buffer.getvalue()],
-        records.LANDMARKS_KEY: np.asarray(landmarks, dtype=np.float32).ravel(),
-        records.NAME_KEY: [name.encode("utf-8")],
+    return shards.encode_example({
+        shards.HR_KEY: [buffer.getvalue()],
+        shards.LANDMARKS_KEY: np.asarray(landmarks, dtype=np.float32).ravel(),
+        shards.NAME_KEY: [name.encode("utf-8")],
     })
 
 
 def _record_writer(path):
-    """TensorFlow's TFRecord writer where installed (fast checksums), else `records.RecordWriter`."""
+    """TensorFlow's TFRecord writer where installed (fast checksums), else `shards.RecordWriter`."""
     try:
         import tensorflow as tf
     except ImportError:
-        return records.RecordWriter(path)
+        return shards.RecordWriter(path)
     return tf.io.TFRecordWriter(path)
-
-
-def _write_json_atomically(obj, path):
-    temp = f"{path}.tmp-{os.getpid()}"
-    with open(temp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(temp, path)
 
 
 def build_dataset(
@@ -136,13 +176,7 @@ def build_dataset(
         PreparationError: without `skip_bad`, listing every bad record; with
             it, when no record is usable.
     """
-    items, problems = annotations_lib.read_annotations(annotations_path, images_dir, num_keypoints, pts_one_based)
-    items, image_problems = check_images(items, images_dir)
-    problems += image_problems
-    if problems and not skip_bad:
-        raise PreparationError(problems)
-    if not items:
-        raise PreparationError(problems + [annotations_lib.Problem("", f"{images_dir}: no usable records")])
+    items, problems = usable_records(images_dir, annotations_path, num_keypoints, skip_bad, pts_one_based)
 
     os.makedirs(output_dir, exist_ok=True)
     num_shards = max(1, min(num_shards, len(items)))
@@ -154,18 +188,7 @@ def build_dataset(
     try:
         with contextlib.ExitStack() as stack:
             writers = [stack.enter_context(_record_writer(path)) for path in temps]
-            for index, item in enumerate(tqdm(items, disable=not progress, desc="preparing")):
-                path = os.path.join(images_dir, item.name)
-                try:
-                    image = image_files.read_rgb(path)
-                except image_files.ImageReadError as error:
-                    problems.append(annotations_lib.Problem(item.name, f"{item.name!r}: cannot decode: {error}"))
-                    continue
-                problem = _bbox_problem(item, image.shape[1], image.shape[0], path)
-                if problem:
-                    problems.append(problem)
-                    continue
-                hr, landmarks_hr = preparation.crop_and_resize(image, item.landmarks, item.bbox, hr_size)
+            for index, item, hr, landmarks_hr in prepared_faces(items, images_dir, hr_size, problems, progress):
                 shard = index * num_shards // len(items)
                 writers[shard].write(encode_record(hr, landmarks_hr, item.name))
                 counts[shard] += 1
@@ -182,16 +205,16 @@ def build_dataset(
                     os.remove(temp)
 
     manifest = {
-        "format_version": records.FORMAT_VERSION,
+        "format_version": shards.FORMAT_VERSION,
         "num_examples": len(names),
         "num_keypoints": num_keypoints,
         "hr_size": hr_size,
         "scale": scale,
         "lr_size": hr_size // scale,
         "features": {
-            records.HR_KEY: "PNG-encoded uint8 RGB [hr_size, hr_size, 3]",
-            records.LANDMARKS_KEY: "float32 [num_keypoints * 2]: (x, y) per landmark in HR pixels",
-            records.NAME_KEY: "UTF-8 image name",
+            shards.HR_KEY: "PNG-encoded uint8 RGB [hr_size, hr_size, 3]",
+            shards.LANDMARKS_KEY: "float32 [num_keypoints * 2]: (x, y) per landmark in HR pixels",
+            shards.NAME_KEY: "UTF-8 image name",
         },
         "shards": [{"file": name, "num_examples": count} for name, count in zip(files, counts)],
         "source": {
@@ -202,5 +225,5 @@ def build_dataset(
         "num_skipped": len(problems),
         "skipped": [{"name": p.name, "problem": p.message} for p in problems],
     }
-    _write_json_atomically(manifest, os.path.join(output_dir, records.MANIFEST_NAME))
+    atomic.write_json(os.path.join(output_dir, shards.MANIFEST_NAME), manifest, indent=2)
     return manifest

@@ -2,8 +2,7 @@
 
 import os
 
-from dic_tf.data import shards as records
-from dic_tf.data import synthetic
+from dic_tf.data import shards, synthetic
 
 # Seeds of the demo splits; validation faces are never seen in training.
 TRAIN_SEED = 2020
@@ -32,17 +31,17 @@ def prepare_demo_data(root, num_train, num_val):
         prepared = os.path.join(root, split)
         manifest = os.path.join(prepared, "manifest.json")
         if os.path.isfile(manifest):
-            found = records.read_manifest(manifest)["num_examples"]
+            found = shards.read_manifest(manifest)["num_examples"]
             if found != count:
                 raise ValueError(
                     f"{root} holds {found} {split} demo faces, but --demo_{split}_faces={count}: "
                     "give the value the run was started with, or another --train_dir."
                 )
         else:
-            from dic_tf.data import dataset_builder as tfrecords
+            from dic_tf.data import dataset_builder
 
             images = os.path.join(root, f"{split}_images")
             info = synthetic.write_faces(synthetic.generate_faces(count, seed), images)
-            tfrecords.build_dataset(images, info, prepared, num_shards=2)
+            dataset_builder.build_dataset(images, info, prepared, num_shards=2)
         dirs.append(prepared)
     return tuple(dirs)

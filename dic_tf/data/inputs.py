@@ -11,7 +11,7 @@ Example:
     task.fit(batches, steps_per_epoch=1000)
 """
 
-import keras
+from dic_tf.utils import backend
 
 
 def training_batches(data, batch_size, *, keys=None, augment=None, seed=0, epoch=0, skip_batches=0,
@@ -38,7 +38,7 @@ def training_batches(data, batch_size, *, keys=None, augment=None, seed=0, epoch
         `hr` float32 `[B, S, S, 3]` (RGB in [0, 1] minus `RGB_MEAN`),
         `heatmaps` float32 `[B, S/4, S/4, K]` and `landmarks` float32 `[B, K, 2]`.
     """
-    if keras.backend.backend() == "tensorflow":
+    if backend.name() == "tensorflow":
         from dic_tf.data import pipeline
 
         dataset = pipeline.make_dataset(data, batch_size, training=True, augment=augment, seed=seed,

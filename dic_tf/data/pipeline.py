@@ -1,6 +1,6 @@
 """tf.data input pipeline over prepared TFRecord shards.
 
-Per sample: read the record (random access, see `records.RecordIndex`), parse
+Per sample: read the record (random access, see `shards.RecordIndex`), parse
 and PNG-decode it in TensorFlow, then augment and derive the LR (Pillow
 bicubic, exactly `preparation.make_lr`, or a drawn real-world degradation,
 `dic_tf.data.degradation`) and the heatmaps with the numpy code of
@@ -18,8 +18,7 @@ skipped batches are neither read nor augmented.
 import tensorflow as tf
 
 from dic_tf.data import degradation as degradation_lib
-from dic_tf.data import sample
-from dic_tf.data import shards as records
+from dic_tf.data import sample, shards
 from dic_tf.utils.image_space import to_model_space
 
 
@@ -74,8 +73,8 @@ def make_dataset(
     Example:
         batches = make_dataset("data/prepared", batch_size=16, training=True)
     """
-    manifest = records.read_manifest(manifest_or_dir)
-    index = records.RecordIndex([shard["path"] for shard in manifest["shards"]])
+    manifest = shards.read_manifest(manifest_or_dir)
+    index = shards.RecordIndex([shard["path"] for shard in manifest["shards"]])
     num_examples, hr_size, scale = len(index), manifest["hr_size"], scale or manifest["scale"]
     num_keypoints = manifest["num_keypoints"]
     if num_examples != manifest["num_examples"]:
@@ -97,9 +96,9 @@ def make_dataset(
         raise ValueError(f"{manifest_or_dir}: HR side {hr_size} is not divisible by scale={scale}")
     lr_size = hr_size // scale
     feature_spec = {
-        records.HR_KEY: tf.io.FixedLenFeature([], tf.string),
-        records.LANDMARKS_KEY: tf.io.FixedLenFeature([num_keypoints * 2], tf.float32),
-        records.NAME_KEY: tf.io.FixedLenFeature([], tf.string),
+        shards.HR_KEY: tf.io.FixedLenFeature([], tf.string),
+        shards.LANDMARKS_KEY: tf.io.FixedLenFeature([num_keypoints * 2], tf.float32),
+        shards.NAME_KEY: tf.io.FixedLenFeature([], tf.string),
     }
 
     def order_of(epoch_value):
@@ -113,8 +112,8 @@ def make_dataset(
     def load(position, record, epoch_value):
         serialized = tf.numpy_function(lambda i: index.read(int(i)), [record], tf.string, stateful=False)
         parsed = tf.io.parse_single_example(serialized, feature_spec)
-        hr = tf.io.decode_png(parsed[records.HR_KEY], channels=3)
-        landmarks = tf.reshape(parsed[records.LANDMARKS_KEY], [num_keypoints, 2])
+        hr = tf.io.decode_png(parsed[shards.HR_KEY], channels=3)
+        landmarks = tf.reshape(parsed[shards.LANDMARKS_KEY], [num_keypoints, 2])
         hr, lr, heatmaps, landmarks = tf.numpy_function(
             sample_of,
             [hr, landmarks, epoch_value, position],
@@ -126,7 +125,7 @@ def make_dataset(
             "hr": _normalize(tf.ensure_shape(hr, [hr_size, hr_size, 3])),
             "heatmaps": tf.ensure_shape(heatmaps, [heatmap_size, heatmap_size, num_keypoints]),
             "landmarks": tf.ensure_shape(landmarks, [num_keypoints, 2]),
-            "name": parsed[records.NAME_KEY],
+            "name": parsed[shards.NAME_KEY],
         }
 
     def epoch_dataset(epoch_value):

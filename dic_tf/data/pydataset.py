@@ -13,8 +13,7 @@ import keras
 import numpy as np
 
 from dic_tf.data import degradation as degradation_lib
-from dic_tf.data import sample
-from dic_tf.data import shards as records
+from dic_tf.data import sample, shards
 from dic_tf.utils.image_space import pixels_to_model_space
 
 
@@ -57,8 +56,8 @@ class ManifestSource:
     """Records of a prepared dataset (`manifest.json` or its folder)."""
 
     def __init__(self, manifest_or_dir):
-        manifest = records.read_manifest(manifest_or_dir)
-        self.index = records.RecordIndex([shard["path"] for shard in manifest["shards"]])
+        manifest = shards.read_manifest(manifest_or_dir)
+        self.index = shards.RecordIndex([shard["path"] for shard in manifest["shards"]])
         self.hr_size, self.scale = manifest["hr_size"], manifest["scale"]
         self.num_keypoints = manifest["num_keypoints"]
 
@@ -67,7 +66,7 @@ class ManifestSource:
 
     def get(self, index):
         """`(hr, landmarks, name)` of record `index`."""
-        return records.decode_record(self.index.read(index), self.num_keypoints)
+        return shards.decode_record(self.index.read(index), self.num_keypoints)
 
 
 class FacePyDataset(keras.utils.PyDataset):

@@ -269,7 +269,7 @@ class RecordWriter:
     """Writes a TFRecord file (a context manager, like `tf.io.TFRecordWriter`).
 
     Pure Python (the CRC32C checksums TensorFlow verifies cost ~0.2 s per MB);
-    `tfrecords.build_dataset` uses TensorFlow's writer when it is installed.
+    `dataset_builder.build_dataset` uses TensorFlow's writer when it is installed.
     """
 
     def __init__(self, path):

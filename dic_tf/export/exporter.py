@@ -16,7 +16,6 @@ Everything is written into a temporary sibling `<export_base>/.tmp-<version>-*`
 directory is removed, so no partial version is ever visible.
 """
 
-import json
 import os
 import shutil
 
@@ -219,9 +218,7 @@ def _finite_or_none(value):
 
 
 def _write_json(path, value):
-    with open(path, "w") as f:
-        json.dump(_finite_or_none(value), f, indent=2, allow_nan=False)
-        f.write("\n")
+    atomic.write_json(path, _finite_or_none(value), indent=2, allow_nan=False)
 
 
 def format_report(report):

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from dic_tf.models.dic import DIC, build_dic
+from dic_tf.utils import backend
 
 
 class InferenceFunction:
@@ -93,7 +94,7 @@ def _compile(model):
     """lr -> the model's output dict of backend tensors, compiled for the current backend."""
     # Inference mode for models with a `training` argument (BatchNorm in the stacked hourglass).
     kwargs = {"training": False} if "training" in inspect.signature(model.call).parameters else {}
-    if keras.backend.backend() == "jax":
+    if backend.name() == "jax":
         import jax
 
         stateless = jax.jit(lambda trainable, non_trainable, x: model.stateless_call(

@@ -143,7 +143,7 @@ class SavedModelPredictor:
     Args:
         path: a version directory or a model base path (its latest version).
         lr_size: the LR side inputs are brought to; None: the export report's
-            `lr_size` (`dic_tf.export`), else 16.
+            `lr_size` (`dic_tf.export`), else 128 / scale.
 
     Attributes:
         scale: the model's SR factor, from the export report (else 8, the

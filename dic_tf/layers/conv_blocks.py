@@ -13,6 +13,7 @@ from keras import layers, ops
 from dic_tf.layers.activations import build_activation, make_activation
 from dic_tf.layers.initializers import torch_default_initializers
 from dic_tf.layers.resize import pixel_shuffle
+from dic_tf.utils import backend
 
 
 def is_shape_list(shape):
@@ -274,7 +275,7 @@ class DeconvBlock(layers.Layer):
         """'subpixel' or 'transpose': what 'auto' means on the current backend."""
         if self.implementation != "auto":
             return self.implementation
-        return "transpose" if keras.backend.backend() == "tensorflow" else "subpixel"
+        return "transpose" if backend.name() == "tensorflow" else "subpixel"
 
     def _transposed(self, inputs):
         """The transposed convolution, cropped by p on every side."""

@@ -2,8 +2,6 @@
 
 import dataclasses
 
-from dic_tf.utils.image_space import RGB_MEAN  # noqa: F401  (part of this module's API)
-
 # What a DIC training step recomputes in the backward pass instead of storing
 # (`models.dic.REMAT_SCOPES`; the numbers are the same for every mode).
 REMAT_MODES = ("none", "blocks", "large_maps", "groups", "blocks_and_groups")

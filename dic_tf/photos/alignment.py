@@ -1,24 +1,32 @@
-"""The similarity transform photo -> DIC crop, and the official bicubic sampling of the crop.
+"""The similarity transform photo -> DIC crop, and the sampling of a crop straight from the photo.
 
 A transform is a float64 `[2, 3]` matrix `A` with `crop = A @ [x, y, 1]`,
 pixel centres at integers in both frames, of the form `s * R(theta) | t`.
+The transform to the 128-px official crop (`template.TEMPLATE_HR_SIZE`) fixes
+the face's square; `rescale` gives the same square at any side (a model's LR,
+its SR).
 
-`align_face` makes the HR crop the way the official preparation does
-(`dic_tf.data.preparation.crop_and_resize`: crop, then Pillow bicubic to the
-HR size, whose antialiasing follows the scale), after turning the face upright:
+`align_face` samples a crop of any side the way the official preparation
+(`dic_tf.data.preparation.crop_and_resize`: crop, then Pillow bicubic,
+antialiased by the scale) samples its HR, in one resampling of the face:
 
-1. the photo is rotated by `theta` at its own scale (bicubic with Pillow's
-   kernel, `bicubic_warp`; 1 photo pixel per pixel, so nothing aliases) into
-   an upright image covering the crop square rounded out to whole pixels;
-2. that image is resized to `hr_size` with Pillow bicubic over the exact,
-   possibly fractional, crop square (`dic_tf.utils.resize.resize_bicubic(box=...)`);
-3. the LR is `dic_tf.data.preparation.make_lr` of the HR (Pillow bicubic down).
+1. a turned face is rotated by `theta` at the photo's own scale (bicubic with
+   Pillow's kernel, `bicubic_warp`; 1 photo pixel per pixel) into an upright
+   image covering the crop square rounded out to whole pixels; an upright
+   face is cropped (no interpolation);
+2. that image is resized to the crop side with Pillow bicubic over the exact,
+   possibly fractional, crop square (`dic_tf.utils.resize.resize_bicubic(box=...)`),
+   whose filter widens with the shrink factor: the antialiasing.
 
-For an upright face whose crop square falls on whole pixels, step 1 is a plain
-crop and the HR and LR equal the official preparation's bit for bit. A turned
-face that is upsampled (crop smaller than `hr_size` in the photo) is
-interpolated straight into the crop in one step (`bicubic_warp`), since
-turning it at the photo's coarser scale first would blur it twice.
+`dic_tf.photos.photo` samples a model's LR this way, straight at the LR
+size (not a 128 crop shrunk again, as the official LR is): when the face is
+larger than the LR, step 1's interpolation runs on the photo's finer grid, so
+its blur lies above the LR's frequencies and Pillow's filter in step 2 is the
+one low-pass the face goes through (warping a pre-shrunk photo instead would
+filter it twice). A turned face smaller than the crop is interpolated straight
+into it in one step (`bicubic_warp`), since turning it at the photo's coarser
+scale first would blur it twice. For an upright face whose crop square falls
+on whole pixels, the 128 crop equals the official preparation's bit for bit.
 """
 
 import math
@@ -102,19 +110,31 @@ def crop_side(transform, hr_size):
     """Side of the crop square in photo pixels (`hr_size / scale`).
 
     Example:
-        >>> crop_side(np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]), 128)
+        >>> round(crop_side(np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]), 128), 9)
         32.0
     """
     return hr_size / scale_of(transform)
 
 
+def rescale(transform, size, from_size):
+    """The photo -> crop transform of the same square sampled at side `size` instead of `from_size`.
+
+    Example:
+        >>> rescale(np.array([[1.0, 0, 0], [0, 1.0, 0]]), 16, 128)
+        array([[ 0.125 ,  0.    , -0.4375],
+               [ 0.    ,  0.125 , -0.4375]])
+    """
+    factor = size / from_size  # pixel centres: crop' = (crop + 0.5) * factor - 0.5
+    return np.column_stack([transform[:, :2] * factor, transform[:, 2] * factor + 0.5 * factor - 0.5])
+
+
 def align_face(photo, transform, hr_size):
-    """The HR crop of a face, sampled as the official preparation does.
+    """The crop of a face, sampled from the photo in one resampling (see the module docstring).
 
     Args:
         photo: uint8 `[H, W, 3]` RGB.
         transform: `[2, 3]` similarity photo -> crop (see `similarity_transform`).
-        hr_size: side of the HR crop.
+        hr_size: side of the crop (a 128 HR crop, or a model's LR).
 
     Returns:
         uint8 `[hr_size, hr_size, 3]`. Parts of the crop outside the photo
@@ -123,7 +143,7 @@ def align_face(photo, transform, hr_size):
     Example:
         >>> A = similarity_transform(face.points, template.template(128))  # doctest: +SKIP
         >>> hr = align_face(photo, A, 128)                                  # doctest: +SKIP
-        >>> lr = preparation.make_lr(hr)                                    # 16x16, what DIC sees
+        >>> lr = align_face(photo, rescale(A, 16, 128), 16)                 # doctest: +SKIP
     """
     scale = scale_of(transform)
     rotation = transform[:, :2] / scale

@@ -1,4 +1,4 @@
-"""Puts super-resolved faces back into the photo upscaled by the same factor.
+"""Puts super-resolved faces back into the photo upscaled by any factor.
 
 The photo is upscaled with Pillow bicubic (`dic_tf.utils.resize.upscale_bicubic`); each SR face
 (in the crop frame of `dic_tf.photos.alignment`) is warped into it with the
@@ -44,8 +44,8 @@ def canvas_to_crop(transform, scale):
 
     Example:
         >>> canvas_to_crop(np.array([[8.0, 0, 0], [0, 8.0, 0]]), 8)
-        array([[1. , 0. , 3.5],
-               [0. , 1. , 3.5]])
+        array([[ 1. ,  0. , -3.5],
+               [ 0. ,  1. , -3.5]])
     """
     linear = transform[:, :2]
     # photo p = (P + 0.5) / scale - 0.5, crop = linear @ p + t.

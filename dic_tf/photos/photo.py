@@ -1,57 +1,78 @@
-"""Super-resolves every face of one photo (arrays in, arrays out).
+"""Super-resolves every face of one photo into the photo upscaled by `upscale` (arrays in, arrays out).
 
 For each detected face: the similarity transform from its 5 landmarks to
-`template.template(hr_size)`, the HR crop sampled the official way
-(`alignment.align_face`), the LR made from it with the official Pillow bicubic
-(`preparation.make_lr`), DIC on the LR, and the SR face pasted back into the
-photo upscaled by 8 (`paste`). A face whose crop square is smaller than the
-LR size in the photo is flagged "upsampled" (its LR was upsampled from fewer
-pixels); one larger than `DOWNSAMPLED_RATIO` x the LR size is flagged
-"downsampled" (it is still brought to the LR size: DIC is x8 from 16x16, so
-detail beyond that is not used).
+`template.template(128)` (the official 128-px crop) gives the face's crop
+side in the photo, which picks the model (`choice.choose_model`, or none:
+the face stays bicubic). The chosen model's LR is sampled straight from the
+photo at its LR size in one resampling (`alignment.align_face` with the
+transform rescaled to the LR), the model runs on the faces it was chosen
+for, and each 128x128 SR face is resampled to the face's size in the output
+(crop side x upscale) and pasted into the photo upscaled with Pillow bicubic
+(`paste`). A face whose crop square is smaller than its model's LR in the
+photo is flagged "upsampled" (its LR has more pixels than the face had).
 
 Landmarks of every step the model exposes are mapped back into photo pixels:
 all steps for a Keras model (a training checkpoint or an official `.pth`),
 the final step only for a SavedModel (its serving signature returns that one).
 """
 
+import time
 from typing import NamedTuple
 
 import numpy as np
 
-from dic_tf.data import preparation
-from dic_tf.photos import alignment, paste, template
-from dic_tf.utils.resize import upscale_bicubic
+from dic_tf.photos import alignment, choice, paste, template
+from dic_tf.utils.resize import resize_bicubic, upscale_bicubic
 
-SCALE = preparation.SCALE
-DOWNSAMPLED_RATIO = 2.0
+HR_SIZE = template.TEMPLATE_HR_SIZE
 BATCH_SIZE = 16
+TIMING_KEYS = ("alignment_s", "sr_s", "paste_s")
 
 
-class FaceResult(NamedTuple):
-    """One super-resolved face of a photo.
+class FacePlan(NamedTuple):
+    """A detected face, its crop and the model chosen for it.
 
     Attributes:
         face: the `detection.Face`.
-        transform: float64 `[2, 3]` photo -> crop similarity.
+        transform: float64 `[2, 3]` photo -> 128-px crop similarity.
         crop_side: side of the crop square in photo pixels.
-        flags: tuple of "upsampled" / "downsampled".
-        lr: uint8 `[lr, lr, 3]`; bicubic, sr: uint8 `[8 lr, 8 lr, 3]`.
-        landmarks_steps: float64 `[T, K, 2]` `(x, y)` in photo pixels, one per step exposed.
+        model: index of the chosen model, or None (the face stays bicubic).
+        reason: why no model was chosen ("" when one was).
 
     Example:
-        canvas, results = super_resolve_photo(photo, faces, predictor, 16)
-        results[0].sr.shape  # (128, 128, 3)
+        plans = plan_faces(faces, [16, 32], upscale=2)
+        plans[0].model  # 1: the x4 model for a face of about 32 px
     """
 
     face: object
     transform: np.ndarray
     crop_side: float
+    model: object
+    reason: str
+
+
+class FaceResult(NamedTuple):
+    """One face of a photo after `super_resolve_photo`.
+
+    Attributes:
+        plan: its `FacePlan`.
+        flags: tuple of "upsampled" (empty for a face left bicubic).
+        lr: uint8 `[l, l, 3]`; bicubic, sr: uint8 `[128, 128, 3]` (the LR
+            upscaled by Pillow bicubic, and the SR); None when no model ran.
+        landmarks_steps: float64 `[T, K, 2]` `(x, y)` in photo pixels, one
+            per step exposed; None when no model ran.
+
+    Example:
+        canvas, results = super_resolve_photo(photo, plans, predictors, 2)
+        results[0].sr.shape  # (128, 128, 3)
+    """
+
+    plan: FacePlan
     flags: tuple
-    lr: np.ndarray
-    bicubic: np.ndarray
-    sr: np.ndarray
-    landmarks_steps: np.ndarray
+    lr: object
+    bicubic: object
+    sr: object
+    landmarks_steps: object
 
 
 def run_model(predictor, lr):
@@ -63,7 +84,7 @@ def run_model(predictor, lr):
         lr: uint8 `[N, h, w, 3]` RGB.
 
     Returns:
-        `(sr, landmarks_steps)`: uint8 `[N, 8h, 8w, 3]` (final step) and
+        `(sr, landmarks_steps)`: uint8 `[N, H, W, 3]` (final step) and
         float64 `[T, N, K, 2]` in SR pixels (authors' peak rule), every step
         the predictor exposes.
 
@@ -76,54 +97,100 @@ def run_model(predictor, lr):
     return prediction.sr[-1], np.asarray(prediction.landmarks, np.float64)
 
 
-def face_lr(photo, face, lr_size):
-    """`(transform, crop_side, flags, lr uint8 [lr_size, lr_size, 3])` of one detected face.
+def face_transform(face):
+    """float64 `[2, 3]`: the similarity photo -> 128-px crop of a detected face.
 
     Example:
-        >>> transform, side, flags, lr = face_lr(photo, faces[0], 16)  # doctest: +SKIP
+        >>> alignment.crop_side(face_transform(faces[0]), HR_SIZE)  # doctest: +SKIP
+        23.7
     """
-    hr_size = lr_size * SCALE
-    transform = alignment.similarity_transform(face.points, template.template(hr_size))
-    side = alignment.crop_side(transform, hr_size)
-    flags = ("upsampled",) if side < lr_size else ("downsampled",) if side > DOWNSAMPLED_RATIO * lr_size else ()
-    lr = preparation.make_lr(alignment.align_face(photo, transform, hr_size), SCALE)
-    return transform, side, flags, lr
+    return alignment.similarity_transform(face.points, template.template(HR_SIZE))
 
 
-def super_resolve_photo(photo, faces, predictor, lr_size):
-    """Super-resolves the given faces of a photo and pastes them into its x8 upscale.
+def face_lr(photo, transform, lr_size):
+    """uint8 `[lr_size, lr_size, 3]`: a face's LR sampled from the photo in one resampling.
+
+    Example:
+        >>> lr = face_lr(photo, face_transform(faces[0]), 16)  # doctest: +SKIP
+    """
+    return alignment.align_face(photo, alignment.rescale(transform, lr_size, HR_SIZE), lr_size)
+
+
+def plan_faces(faces, lr_sizes, upscale):
+    """The crop and chosen model (`choice.choose_model`) of each face.
+
+    Args:
+        faces: list of `detection.Face`.
+        lr_sizes: each model's LR side.
+        upscale: the output photo's factor.
+
+    Returns:
+        list of `FacePlan`, in the order of `faces`.
+
+    Example:
+        >>> plans = plan_faces(detector(photo), [16], upscale=2)  # doctest: +SKIP
+    """
+    plans = []
+    for face in faces:
+        transform = face_transform(face)
+        side = alignment.crop_side(transform, HR_SIZE)
+        model, reason = choice.choose_model(side, lr_sizes, upscale)
+        plans.append(FacePlan(face, transform, side, model, reason))
+    return plans
+
+
+def super_resolve_photo(photo, plans, predictors, upscale, timing=None):
+    """Super-resolves the planned faces of a photo and pastes them into its bicubic upscale.
 
     Args:
         photo: uint8 `[H, W, 3]` RGB.
-        faces: list of `detection.Face`.
-        predictor: see `run_model`.
-        lr_size: the model's LR side.
+        plans: list of `FacePlan` (`plan_faces`).
+        predictors: the models the plans index (see `run_model`; each with
+            `lr_size` and `scale`).
+        upscale: the output photo's factor.
+        timing: optional dict; the seconds of `TIMING_KEYS` are added to it.
 
     Returns:
-        `(canvas uint8 [8H, 8W, 3], list of FaceResult)`.
+        `(canvas uint8 [upscale * H, upscale * W, 3], list of FaceResult)`.
 
     Example:
-        >>> canvas, results = super_resolve_photo(photo, detector(photo), predictor, 16)  # doctest: +SKIP
+        >>> plans = plan_faces(detector(photo), [p.lr_size for p in predictors], 2)  # doctest: +SKIP
+        >>> canvas, results = super_resolve_photo(photo, plans, predictors, 2)      # doctest: +SKIP
     """
-    aligned = [face_lr(photo, face, lr_size) for face in faces]
+    timing = {} if timing is None else timing
+    for key in TIMING_KEYS:
+        timing.setdefault(key, 0.0)
+    start = time.perf_counter()
+    lr = [None if plan.model is None else face_lr(photo, plan.transform, predictors[plan.model].lr_size)
+          for plan in plans]
+    timing["alignment_s"] += time.perf_counter() - start
+    start = time.perf_counter()
+    sr, steps = [None] * len(plans), [None] * len(plans)
+    for index, predictor in enumerate(predictors):
+        chosen = [i for i, plan in enumerate(plans) if plan.model == index]
+        for first in range(0, len(chosen), BATCH_SIZE):
+            batch = chosen[first:first + BATCH_SIZE]
+            faces, landmarks = run_model(predictor, np.stack([lr[i] for i in batch]))
+            expected = predictor.lr_size * predictor.scale
+            if faces.shape[1:3] != (expected, expected):
+                raise ValueError(f"The model returned SR faces of {faces.shape[1:3]} for {predictor.lr_size}-px "
+                                 f"LR; expected x{predictor.scale}.")
+            for j, i in enumerate(batch):
+                sr[i], steps[i] = faces[j], landmarks[:, j]
+    timing["sr_s"] += time.perf_counter() - start
+    start = time.perf_counter()
+    canvas = upscale_bicubic(photo, upscale)
     results = []
-    for start in range(0, len(aligned), BATCH_SIZE):
-        chunk = aligned[start:start + BATCH_SIZE]
-        lr = np.stack([item[3] for item in chunk])
-        sr, steps = run_model(predictor, lr)
-        if sr.shape[1:3] != (lr_size * SCALE, lr_size * SCALE):
-            raise ValueError(
-                f"The model returned SR faces of {sr.shape[1:3]} for {lr_size}x{lr_size} LR; expected x{SCALE}."
-            )
-        for i, (transform, side, flags, lr_face) in enumerate(chunk):
-            crop_to_photo = alignment.invert(transform)
-            results.append(FaceResult(
-                face=faces[start + i], transform=transform, crop_side=side, flags=flags, lr=lr_face,
-                bicubic=upscale_bicubic(lr_face, SCALE),
-                sr=sr[i],
-                landmarks_steps=alignment.apply(crop_to_photo, steps[:, i]),
-            ))
-    canvas = upscale_bicubic(photo, SCALE)
-    for result in results:
-        paste.paste_face(canvas, result.sr, result.transform, SCALE)
+    for plan, lr_face, sr_face, face_steps in zip(plans, lr, sr, steps):
+        if plan.model is None:
+            results.append(FaceResult(plan, (), None, None, None, None))
+            continue
+        sr_transform = alignment.rescale(plan.transform, sr_face.shape[0], HR_SIZE)
+        paste.paste_face(canvas, sr_face, sr_transform, upscale)
+        flags = ("upsampled",) if plan.crop_side < lr_face.shape[0] else ()
+        results.append(FaceResult(
+            plan, flags, lr_face, resize_bicubic(lr_face, sr_face.shape[0]), sr_face,
+            alignment.apply(alignment.invert(sr_transform), face_steps),
+        ))
+    timing["paste_s"] += time.perf_counter() - start
     return canvas, results

@@ -11,7 +11,7 @@
   protocol (`validation.py`), appends the summary to `metrics.jsonl`, logs
   TensorBoard scalars and image strips, prints the table and checkpoints,
   marking the best checkpoint; every `checkpoint_every` steps it checkpoints
-  (`dic_tf.models.saving`: atomic, rotated).
+  (`dic_tf.training.checkpoints`: atomic, rotated).
 
 Only the chief writes; the other workers train and skip all of this but the
 divergence check.
@@ -27,6 +27,7 @@ from dic_tf import metrics
 from dic_tf.inference.function import InferenceFunction
 from dic_tf.training import checkpoints
 from dic_tf.training.optimizer import guarded_optimizer
+from dic_tf.utils import atomic
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -45,11 +46,7 @@ def read_metrics(path):
 def truncate_metrics(path, step):
     """Drops validations after `step` (left by a run killed before its checkpoint)."""
     kept = [m for m in read_metrics(path) if m["step"] <= step]
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        for entry in kept:
-            f.write(json.dumps(entry) + "\n")
-    os.replace(tmp, path)
+    atomic.write_file(path, "".join(json.dumps(entry) + "\n" for entry in kept).encode("utf-8"))
     return kept
 
 

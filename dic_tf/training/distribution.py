@@ -18,8 +18,7 @@ The one module of `dic_tf.training` that asks which Keras backend runs:
   with `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars ("Invalid
   reduction dimension 0 for input with 0 dimensions"): `reducible_logs` gives
   each scalar a batch axis of 1, so the reduction returns the replicas' mean;
-* what one backend has: `require_backend` (DICGAN's conds and mtcnn are
-  TensorFlow's), `has_fused_adam` (`FusedAdam`'s one-kernel update),
+* what one backend has: `has_fused_adam` (`FusedAdam`'s one-kernel update),
   `enable_determinism`; and the defaults that differ: `default_jit_compile`;
 * `DeviceMemory`: the device's name and peak memory (the benchmark's).
 
@@ -28,7 +27,7 @@ Example:
     with strategy_scope(strategy):
         task = make_task(...)
     if is_chief(strategy):
-        write_run_json(...)
+        ...  # only the chief writes run.json and checkpoints
 """
 
 import contextlib
@@ -39,11 +38,13 @@ import resource
 import keras
 from keras import ops
 
+from dic_tf.utils import backend
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def _on_tensorflow():
-    return keras.backend.backend() == "tensorflow"
+    return backend.name() == "tensorflow"
 
 
 def make_strategy(name):
@@ -123,7 +124,7 @@ def is_chief(strategy=None):
 
 def run_facts(strategy):
     """`{"backend", "replicas"}` of a run, for run.json."""
-    return {"backend": keras.backend.backend(), "replicas": num_replicas(strategy)}
+    return {"backend": backend.name(), "replicas": num_replicas(strategy)}
 
 
 def default_jit_compile():
@@ -132,7 +133,7 @@ def default_jit_compile():
     Keras runs a JAX train step op by op unless it is jitted (3.5x slower for
     the demo); TensorFlow's own CPU kernels beat XLA's (docs/performance_log.md).
     """
-    return keras.backend.backend() == "jax"
+    return backend.name() == "jax"
 
 
 def enable_determinism():
@@ -148,22 +149,6 @@ def enable_determinism():
 
     tf.config.experimental.enable_op_determinism()
     tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-def require_backend(what, backend="tensorflow"):
-    """Raises a one-line ValueError unless Keras runs on `backend`.
-
-    Args:
-        what: what needs it, e.g. "--mode=dicgan".
-        backend: the Keras backend it needs.
-
-    Example:
-        require_backend("--mode=dicgan")   # DICGAN's conds are TensorFlow's
-    """
-    current = keras.backend.backend()
-    if current != backend:
-        raise ValueError(f"{what} needs the {backend} Keras backend, but Keras runs on {current}: "
-                         f"run with KERAS_BACKEND={backend}.")
 
 
 def has_fused_adam():

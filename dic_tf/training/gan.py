@@ -27,6 +27,7 @@ from dic_tf.training import distribution, pretrained_weights
 from dic_tf.training.losses import dic_losses, discriminator_loss, generator_gan_loss
 from dic_tf.training.schedule import MultiStepSchedule
 from dic_tf.training.tasks import DICTask, paper_optimizer, training_loss
+from dic_tf.utils import backend
 
 DISCRIMINATOR_FILE = "discriminator.weights.h5"
 GAN_TERMS = ("feature", "gan", "d_loss", "d_real", "d_fake", "d_real_logit", "d_fake_logit")
@@ -53,7 +54,7 @@ class DICGANTask(DICTask):
     def __init__(self, dic, discriminator, features, feature_weight=0.1, gan_weight=0.005,
                  **kwargs):
         super().__init__(dic, **kwargs)
-        distribution.require_backend("--mode=dicgan")
+        backend.require("--mode=dicgan")
         dic.hourglass.trainable = False
         features.trainable = False
         self.discriminator, self.features = discriminator, features

@@ -15,15 +15,13 @@ the run.
 """
 
 import dataclasses
-import json
 import os
 import sys
 
 import keras
 
 from dic_tf import metrics
-from dic_tf.data import inputs, sample
-from dic_tf.data import shards as records
+from dic_tf.data import inputs, sample, shards
 from dic_tf.data.degradation import RealDegradation
 from dic_tf.data.pydataset import FacePyDataset
 from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass, saving
@@ -31,6 +29,7 @@ from dic_tf.models.initialization import initialize
 from dic_tf.training import checkpoints, distribution, pretrained_weights
 from dic_tf.training.callbacks import TrainingCallback, read_metrics, truncate_metrics
 from dic_tf.training.tasks import PAPER_MILESTONES, DICTask, LandmarkTask
+from dic_tf.utils import atomic
 
 MODES = ("dic", "hg_pretrain", "hg_eval", "dicgan")
 
@@ -139,7 +138,7 @@ class TrainingRun:
         self.strategy = strategy = distribution.current_strategy(strategy)
         self.checkpoint_dir = os.path.join(run.train_dir, "checkpoints")
         self.metrics_path = os.path.join(run.train_dir, "metrics.jsonl")
-        manifest = records.read_manifest(run.train_data)
+        manifest = shards.read_manifest(run.train_data)
         self.epoch_steps = sample.steps_per_epoch(manifest["num_examples"], run.batch_size, True)
         if self.epoch_steps == 0:
             raise ValueError(
@@ -230,8 +229,7 @@ class TrainingRun:
                     for k, v in dataclasses.asdict(self.run).items()},
             "replicas": facts["replicas"],
         }
-        with open(os.path.join(self.run.train_dir, "run.json"), "w") as f:
-            json.dump(info, f, indent=2, default=str)
+        atomic.write_json(os.path.join(self.run.train_dir, "run.json"), info, indent=2, default=str)
 
     def _degradation(self):
         """The LR degradation as stored in checkpoints: None (bicubic) or its fields."""

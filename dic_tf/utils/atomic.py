@@ -52,31 +52,48 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def write_json(path, obj, **dump_kwargs):
-    """Writes `obj` as JSON (plus a newline) to `path` atomically, mode 0666 minus umask.
-
-    Args:
-        path: destination; its folder must exist.
-        obj: JSON-serialisable value.
-        **dump_kwargs: passed to `json.dump` (indent, sort_keys, allow_nan, ...).
-
-    Example:
-        write_json("out/results.json", {"psnr": 27.1}, indent=2)
-    """
+def _temporary_copy(path, data):
+    """A hidden, fsynced file holding `data` (bytes) beside `path`, mode 0666 minus umask."""
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         os.chmod(tmp, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, **dump_kwargs)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_file(path, data):
+    """Replaces `path` with `data` (bytes) atomically: readers see the old file or the new one.
+
+    Example:
+        write_file("runs/dic/metrics.jsonl", b'{"step": 100}\n')
+    """
+    tmp = _temporary_copy(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.unlink(tmp)
         raise
+
+
+def write_json(path, obj, **dump_kwargs):
+    """Writes `obj` as JSON (plus a newline) to `path` atomically (`write_file`).
+
+    Args:
+        path: destination; its folder must exist.
+        obj: JSON-serialisable value.
+        **dump_kwargs: passed to `json.dumps` (indent, sort_keys, allow_nan, default, ...).
+
+    Example:
+        write_json("out/results.json", {"psnr": 27.1}, indent=2)
+    """
+    write_file(path, (json.dumps(obj, **dump_kwargs) + "\n").encode("utf-8"))
 
 
 def write_new_file(path, data):
@@ -94,14 +111,8 @@ def write_new_file(path, data):
     Example:
         write_new_file("lr/a.png", png_bytes)
     """
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    tmp = _temporary_copy(path, data)
     try:
-        os.chmod(tmp, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -13,7 +13,7 @@ predict.py and `predict.py --photos`). It returns 8-bit RGB, upright:
   pixel is decoded (a 10,000 x 10,000 photo costs no memory).
 
 Every refusal is an `ImageReadError` whose message is one line naming the file.
-`write_png` writes atomically (`dic_tf.utils.atomic`): a PNG is never seen
+`write_png` and `write_jpeg` write atomically (`dic_tf.utils.atomic`): a file is never seen
 half-written, and it replaces an existing file only when asked to.
 
 Example:
@@ -139,12 +139,23 @@ def write_png(path, image, overwrite=False):
     Example:
         write_png("out/sr/a.png", sr, overwrite=True)
     """
+    _write(path, image, overwrite, format="PNG")
+
+
+def write_jpeg(path, image, quality=95, overwrite=False):
+    """Writes uint8 `[H, W, 3]` RGB as a JPEG file (no chroma subsampling), atomically; as `write_png`.
+
+    Example:
+        write_jpeg("out/photo_x2.jpg", canvas)  # quality 95
+    """
+    _write(path, image, overwrite, format="JPEG", quality=quality, subsampling=0)
+
+
+def _write(path, image, overwrite, **options):
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image)).save(buffer, format="PNG")
+    Image.fromarray(np.asarray(image)).save(buffer, **options)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    if overwrite and os.path.lexists(path):
-        os.unlink(path)
-    atomic.write_new_file(path, buffer.getvalue())
+    (atomic.write_file if overwrite else atomic.write_new_file)(path, buffer.getvalue())
 
 
 def file_stem(name):

@@ -50,4 +50,7 @@ def import_keras_quietly():
     with stderr_silenced():
         import keras
 
-        keras.distribution.list_devices()  # TensorFlow's CUDA probing, JAX's platform probing
+        try:
+            keras.distribution.list_devices()  # TensorFlow's CUDA probing, JAX's platform probing
+        except AttributeError:
+            pass  # the numpy backend has no device listing (and nothing to probe)
