@@ -74,7 +74,8 @@ def main(argv):
         official_points = (face.landmarks - face.bbox[:2]) * hr_size / side
         ours_points = alignment.apply(transform, face.landmarks)
         geometry["landmark_offset"].append(np.linalg.norm(ours_points - official_points, axis=1).mean())
-        pairs = (("aligned", aligned_hr, lr), ("official", official_hr, preparation.make_lr(official_hr, predictor.scale)))
+        official_lr = preparation.make_lr(official_hr, predictor.scale)
+        pairs = (("aligned", aligned_hr, lr), ("official", official_hr, official_lr))
         for kind, hr, lr_face in pairs:
             sr, _ = photo.run_model(predictor, lr_face[None])
             rows[kind]["sr"].append(_scores(sr[0], hr, predictor.scale))

@@ -203,6 +203,8 @@ def model_source_from_flags(sources=MODEL_SOURCES, others=(), config_exclude=(),
         if len(paths) > 1:
             raise app.UsageError(f"--{source} is given {len(paths)} times; expected one model here.")
         _check_sources([(source, paths[0])], config_exclude, flag_values)
+    else:
+        _check_sources([(source, None)], config_exclude, flag_values)  # no model: no config flags
     return source
 
 
@@ -233,8 +235,11 @@ def _values(name, flag_values):
 
 
 def _check_sources(given, config_exclude, flag_values):
-    """Each `(flag name, path)` exists; config flags only with `--pytorch_checkpoint`, and valid."""
+    """Each `(flag name, path)` exists (a None path is not checked); config flags only with
+    `--pytorch_checkpoint`, and valid."""
     for source, path in given:
+        if path is None:  # another flag in place of a model (evaluate.py's --sr_dir); its program checks it
+            continue
         if source == "pytorch_checkpoint" and not os.path.isfile(path):
             raise app.UsageError(f"--{source}={path}: no such file.")
         folder = saving.split_best(path)[0] if source == "checkpoint" else path
