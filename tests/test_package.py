@@ -66,3 +66,11 @@ def test_no_package_index_host_in_the_repository():
             # pip's index options, spelled in parts so that this file does not name them.
             for option in ("index", "extra-index"):
                 assert f"--{option}-" + "url" not in text, name
+
+
+def test_import_dic_tf_leaves_tensorflows_runtime_unstarted():
+    """Threads and collective ops (`--inter_op_threads`, `--strategy=multi_worker`) are set after the import."""
+    script = ("import dic_tf, tensorflow as tf; tf.config.threading.set_inter_op_parallelism_threads(1); "
+              "tf.config.experimental.enable_op_determinism(); print('ok')")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]

@@ -48,9 +48,13 @@ def import_keras_quietly():
 
         return
     with stderr_silenced():
-        import keras
+        import keras  # noqa: F401  (imports TensorFlow or JAX, the backend's framework)
 
-        try:
-            keras.distribution.list_devices()  # TensorFlow's CUDA probing, JAX's platform probing
-        except AttributeError:
-            pass  # the numpy backend has no device listing (and nothing to probe)
+        tensorflow, jax = sys.modules.get("tensorflow"), sys.modules.get("jax")
+        if tensorflow is not None:
+            # CUDA probing; the physical devices, so that the runtime is not started and
+            # threads and collective ops can still be configured (`--inter_op_threads`,
+            # `--deterministic`, `--strategy=multi_worker`).
+            tensorflow.config.list_physical_devices()
+        elif jax is not None:
+            jax.devices()  # logs the platforms it could not initialise (TPU, CUDA)
