@@ -5,7 +5,9 @@ descriptor 2 when it is imported and when it first lists its devices; JAX
 prints the platforms it could not initialise. `import dic_tf` calls
 `import_keras_quietly()` once, so neither a program nor a notebook shows them;
 errors still surface (an import error is raised after stderr is restored).
-`DIC_TF_TF_LOGS=1` shows them. On a Keras backend other than TensorFlow,
+It also sets `TF_CPP_MIN_LOG_LEVEL=2` unless it is set (TensorFlow's C++ INFO
+and WARNING lines, such as the TFLite converter's, stay hidden; its errors
+show). `DIC_TF_TF_LOGS=1` changes nothing and shows them all. On a Keras backend other than TensorFlow,
 TensorFlow is not imported (it need not be installed).
 
 Example:
@@ -40,13 +42,15 @@ def stderr_silenced():
 def import_keras_quietly():
     """Imports Keras and lists the backend's devices, hiding their start-up lines.
 
-    Nothing is hidden with `DIC_TF_TF_LOGS=1`, or when Keras was imported
-    before (its lines were printed then).
+    Nothing is hidden (and `TF_CPP_MIN_LOG_LEVEL` is left alone) with
+    `DIC_TF_TF_LOGS=1`, or when Keras was imported before (its lines were
+    printed then).
     """
     if os.environ.get(TF_LOGS_ENV) == "1" or "keras" in sys.modules:
         import keras  # noqa: F401
 
         return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
     with stderr_silenced():
         import keras  # noqa: F401  (imports TensorFlow or JAX, the backend's framework)
 
