@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from dic_tf.benchmark import table
@@ -72,3 +73,31 @@ def test_jax_benchmark_runs_without_tensorflow(tmp_path):
     assert not any(line.startswith("| ") for line in result.stderr.splitlines())
     _check(report, [1], [1])
     assert "| train_step | 1 |" in result.stdout
+
+
+def _photo_with_two_faces(path):
+    """A 320x240 JPEG with the two public-domain fixture faces pasted at 20 and 24 px."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:240, 0:320]
+    background = np.stack([90 + 40 * np.sin(xx / 17), 110 + 30 * np.cos(yy / 11), np.full(xx.shape, 130.0)], -1)
+    image = Image.fromarray(background.astype(np.uint8))
+    for name, side, x, y in [("astronaut", 20, 40, 60), ("camera", 24, 200, 100)]:
+        face = Image.open(ROOT / "tests" / "fixtures" / "photos" / f"{name}_face.png").convert("RGB")
+        image.paste(face.resize((side, side), Image.LANCZOS), (x, y))
+    image.save(path, quality=95)
+
+
+def test_photos_row_times_each_part_of_predict_photos(tmp_path):
+    pytest.importorskip("mtcnn")
+    photo = tmp_path / "two_faces.jpg"
+    _photo_with_two_faces(photo)
+    result, report = _benchmark(tmp_path, "--config=tiny", "--batch_sizes=", "--train_batch_sizes=",
+                                f"--photo={photo}", "--photo_upscale=4", "--repeats=2", "--noprogress")
+    (row,) = report["rows"]
+    assert set(row) == ROW_KEYS | {"upscale", "size", "parts"}
+    assert (row["kind"], row["batch_size"], row["upscale"], row["size"]) == ("photos", 2, 4, [320, 240])
+    parts = ("read_s", "detection_s", "alignment_s", "sr_s", "paste_s", "write_s")
+    assert tuple(row["parts"]) == parts and row["parts"]["sr_s"] > 0
+    assert sum(row["parts"].values()) <= row["median_s"] * 1.5  # the parts are the photo's time
+    assert table.format_row(row) in result.stdout and "| photos x4 320x240 (read " in result.stdout

@@ -115,6 +115,8 @@ CASES = [
     (BENCHMARK, ["--data=sharp"], "--data=sharp: expected degradations among bicubic, real"),
     (BENCHMARK, ["--data=real", "--data_dir={s}/missing"], "--data_dir={s}/missing: no such folder"),
     (BENCHMARK, ["--repeats=0"], "--repeats=0"),
+    (BENCHMARK, ["--photo={s}/missing.jpg"], "--photo={s}/missing.jpg: no such file"),
+    (BENCHMARK, ["--photo_upscale=4"], "--photo_upscale applies to the photos row: give --photo"),
     # The common flags: every program takes them (the error is the one after them).
     ("train.py", ["--train_dir={s}/out", "--demo_data", *COMMON, "--batch_size=0"], "--batch_size=0"),
     ("evaluate.py", ["--saved_model={s}/missing", "--hr_dir={s}/faces", "--output_dir={s}/out", *COMMON],

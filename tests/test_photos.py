@@ -172,28 +172,40 @@ class _LandmarkEcho:
                           landmarks=[np.repeat(points[None], len(lr), axis=0)], attention=[None])
 
 
-def test_faces_are_aligned_flagged_and_their_landmarks_mapped_back(group, faces):
+def test_faces_are_windowed_flagged_and_their_landmarks_mapped_back(group, faces):
     image, _ = group
     plans = photo.plan_faces(faces, [16], 8)
     canvas, results = photo.super_resolve_photo(image, plans, [_LandmarkEcho()], 8)
     assert canvas.shape == (96 * 8, 200 * 8, 3)
     for result in results:
         transform = result.plan.transform
-        # One resampling straight to the LR, close to the official two (a 128 crop, then its LR).
-        np.testing.assert_array_equal(result.lr, alignment.align_face(image, alignment.rescale(transform, 16, 128), 16))
-        two_steps = preparation.make_lr(alignment.align_face(image, transform, 128)).astype(int)
-        assert np.abs(result.lr.astype(int) - two_steps).mean() < 3
+        # The model's window: upright, whole-pixel corners, 16 x 2^k photo pixels within half an
+        # octave of the face's crop side.
+        window = 128 / transform[0, 0]
+        corner = 0.5 - (transform[:, 2] + 0.5) / transform[0, 0]
+        assert transform[0, 1] == transform[1, 0] == 0 and transform[0, 0] == transform[1, 1]
+        assert np.log2(window / 16) == round(np.log2(window / 16))
+        assert abs(np.log2(result.plan.crop_side / window)) <= 0.5
+        np.testing.assert_allclose(corner, np.round(corner), atol=1e-9)
+        x0, y0 = np.round(corner).astype(int)
+        w = int(window)
+        # Its LR: the window's own pixels, or the window resized by exactly 2^k (Pillow bicubic).
+        own = image[y0:y0 + w, x0:x0 + w]
+        np.testing.assert_array_equal(result.lr, own if w == 16 else resize_bicubic(own, 16))
+        np.testing.assert_array_equal(result.lr, photo.face_lr(image, transform, 16))
         np.testing.assert_array_equal(result.bicubic, resize_bicubic(result.lr, 128))
         np.testing.assert_array_equal(result.sr, result.bicubic)
         assert result.landmarks_steps.shape == (1, 68, 2)
-        # The model's template points go back to the detected points, up to the 5-point fit's
-        # residual (pose: up to 0.36 x the eye distance for the turned face).
+        # The model's template points go back through the window's inverse; the detected points lie
+        # inside the window.
         mapped = template.five_points(result.landmarks_steps[0])
         np.testing.assert_allclose(mapped, alignment.apply(alignment.invert(transform), template.template(128)))
-        eye_distance = np.linalg.norm(result.plan.face.points[1] - result.plan.face.points[0])
-        assert np.linalg.norm(mapped - result.plan.face.points, axis=1).mean() < 0.3 * eye_distance
-        assert result.flags == (("upsampled",) if result.plan.crop_side < 16 else ())
-    assert any(result.flags == ("upsampled",) for result in results)
+        points = result.plan.face.points
+        assert (points >= [x0, y0]).all() and (points < [x0 + w, y0 + w]).all()
+        assert result.flags == (("upsampled",) if w < 16 else ())
+    # With a 16-px LR, the 16-20 px faces are seen at their own pixels (k = 0), the 24-32 px ones
+    # downsampled by 2 (k = 1).
+    assert sorted({int(128 / r.plan.transform[0, 0]) for r in results}) == [16, 32]
 
 
 @pytest.mark.parametrize("side, lr_sizes, upscale, expected", [

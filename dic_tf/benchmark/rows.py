@@ -1,7 +1,8 @@
 """The benchmark's rows: each measured in its own process, gathered into the JSON report.
 
-A row is an inference call, a `fit()` train step or a data-pipeline call
-(`kind` 'inference', 'train_step', 'data') at one batch size; `run(options)`
+A row is an inference call, a `fit()` train step, a data-pipeline call or
+one photo through `predict.py --photos` (`kind` 'inference', 'train_step',
+'data', 'photos') at one batch size; `run(options)`
 measures every row the `BenchmarkOptions` ask for, each in a fresh process
 (`measure_isolated`) so that its peak memory is its own, and returns the
 report whose keys other tools read (docs/performance.md).
@@ -51,6 +52,8 @@ class BenchmarkOptions:
         data: LR degradations of the data rows.
         data_dir: prepared dataset of the data rows (None: 64 synthetic faces).
         data_batch_size: batch size of the data rows.
+        photo: a photo file for the photos row (None: no photos row).
+        photo_upscale: `--upscale` of the photos row.
         repeats: timed calls per row after the first.
     """
 
@@ -65,6 +68,8 @@ class BenchmarkOptions:
     data: list = dataclasses.field(default_factory=list)
     data_dir: str = None
     data_batch_size: int = 8
+    photo: str = None
+    photo_upscale: int = 2
     repeats: int = 5
 
 
@@ -196,8 +201,74 @@ def measure_data_row(options, batch_size, degradation):
     return row, facts
 
 
+def measure_photo_row(options):
+    """Times one photo through `predict.py --photos` in this process; returns (row, facts).
+
+    A timed call is `batch.super_resolve_photos` on `options.photo` at
+    `options.photo_upscale` (reading, MTCNN detection, alignment, the DIC of
+    `options.config` with random weights, paste-back, writing the upscaled
+    photo and the face crops into a new temporary folder), the detector and
+    the model built beforehand, as in one `predict.py --photos` run;
+    `batch_size` is the faces found. `parts` holds the median seconds of
+    each part of `photos.json`'s `timing` over the timed calls.
+    """
+    from dic_tf.utils import allocator
+
+    kept_mapped = allocator.keep_memory_mapped()
+    import itertools
+    import tempfile
+
+    import keras
+
+    from dic_tf.inference import KerasPredictor
+    from dic_tf.models import build_dic
+    from dic_tf.photos import batch, detection
+
+    keras.utils.set_random_seed(0)
+    predictor = KerasPredictor(build_dic(CONFIGS[options.config]()))
+    detector = detection.FaceDetector()
+    name = os.path.basename(options.photo)
+    entries = []
+    with tempfile.TemporaryDirectory(prefix="dic_tf-bench-") as scratch:
+        folders = (os.path.join(scratch, str(i)) for i in itertools.count())
+
+        def photo():
+            report = batch.super_resolve_photos([options.photo], predictor, next(folders), options.photo_upscale,
+                                                detector=detector, progress=False)
+            if name not in report["photos"]:
+                raise ValueError(f"--photo={options.photo}: no face found (or unreadable): nothing to time.")
+            entries.append(report["photos"][name])
+
+        first, times, cpu = time_calls(photo, options.repeats)
+    median = statistics.median(times)
+    cpu_seconds = cpu["user_s"] + cpu["system_s"]
+    timed = entries[1:]
+    row = {
+        "kind": "photos",
+        "batch_size": len(entries[0]["faces"]),
+        "remat": "none",
+        "upscale": options.photo_upscale,
+        "size": entries[0]["size"],
+        "parts": {key: statistics.median(e["timing"][key] for e in timed) for key in entries[0]["timing"]},
+        "first_call_s": first,
+        "median_s": median,
+        "min_s": min(times),
+        "images_per_s": 1 / median,
+        "peak_memory_bytes": distribution.cpu_peak_bytes(),
+        "kernel_share": cpu["system_s"] / cpu_seconds if cpu_seconds else 0.0,
+        "minor_faults_per_call": cpu["minor_faults"] / options.repeats,
+        "load_average": os.getloadavg()[0],
+    }
+    facts = {"device": distribution.cpu_name(), "gpu": False, "keras": keras.__version__,
+             "malloc": "kept mapped" if kept_mapped else "system default"}
+    return row, facts
+
+
 def _measure_in_child(queue, options, kind, batch_size, remat):
     try:
+        if kind == "photos":
+            queue.put(("ok", measure_photo_row(options)))
+            return
         if kind == "data":
             queue.put(("ok", measure_data_row(options, batch_size, remat)))
             return
@@ -234,6 +305,7 @@ def run(options, progress=True):
     jobs = [("inference", b, "none") for b in options.batch_sizes]
     jobs += [("train_step", b, r) for r in options.remat for b in options.train_batch_sizes]
     jobs += [("data", options.data_batch_size, d) for d in options.data]
+    jobs += [("photos", 0, "none")] if options.photo else []
     rows, facts = [], {"device": distribution.cpu_name(), "gpu": False, "keras": None, "malloc": None}
     for kind, batch_size, remat in jobs:
         row, row_facts = measure_isolated(options, kind, batch_size, remat)

@@ -13,7 +13,12 @@ TABLE_HEADER = (
 
 def format_row(row):
     """One table line of a row of the report (its error, when it failed)."""
-    kind = f"data ({row.get('degradation', row['remat'])})" if row["kind"] == "data" else row["kind"]
+    kind = row["kind"]
+    if kind == "data":
+        kind = f"data ({row.get('degradation', row['remat'])})"
+    elif kind == "photos" and "parts" in row:
+        parts = ", ".join(f"{key[:-2]} {seconds:.2f}" for key, seconds in row["parts"].items())
+        kind = f"photos x{row['upscale']} {row['size'][0]}x{row['size'][1]} ({parts} s)"
     if "error" in row:
         return f"| {kind} | {row['batch_size']} | {row['remat']} | {row['error']} | | | | | | | |"
     return (

@@ -23,6 +23,13 @@ A data row (`--data=bicubic,real`) times the training input pipeline alone:
 faces per second of `pipeline.make_dataset` (TensorFlow) or `FacePyDataset`
 (JAX) with that LR degradation, on `--data_dir` or 64 synthetic faces.
 
+A photos row (`--photo=FILE`) times one photo through `predict.py --photos`
+at `--photo_upscale` with the `--config` network (random weights): reading,
+detection, alignment, SR, paste-back and writing, each part's median in the
+row's `parts` and in the table (the batch column: faces found); TensorFlow
+only (MTCNN). The first call includes the trace of the model's function; the
+imports and the building of MTCNN and the model are not timed.
+
 Every row runs in its own process (`dic_tf.benchmark.rows`) with
 `dic_tf.utils.allocator.keep_memory_mapped()` applied first, as the entry
 points do (`DIC_TF_MALLOC=default` measures glibc's defaults). `--config=real_faces` is the reduced real-face recipe of
@@ -58,6 +65,8 @@ flags.DEFINE_list("data", [], "LR degradations of input-pipeline rows "
                   f"({', '.join(DEGRADATIONS)}); '' for none.")
 flags.DEFINE_string("data_dir", None, "Prepared dataset of the data rows (default: 64 synthetic faces).")
 flags.DEFINE_integer("data_batch_size", 8, "Batch size of the data rows.", lower_bound=1)
+flags.DEFINE_string("photo", None, "A photo with faces: adds the photos row (predict.py --photos, TensorFlow).")
+flags.DEFINE_enum("photo_upscale", "2", ["1", "2", "4", "8"], "--upscale of the photos row.")
 flags.DEFINE_integer("repeats", 5, "Timed calls per row after the first.", lower_bound=1)
 flags.DEFINE_string("json_out", None, "Also write the report as JSON to this file.")
 FLAGS = flags.FLAGS
@@ -95,6 +104,8 @@ def options_from_flags():
         data=_choices("data", DEGRADATIONS, "degradations"),
         data_dir=FLAGS.data_dir,
         data_batch_size=FLAGS.data_batch_size,
+        photo=FLAGS.photo,
+        photo_upscale=int(FLAGS.photo_upscale),
         repeats=FLAGS.repeats,
     )
 
@@ -104,6 +115,12 @@ def check_flags():
     options_from_flags()
     if FLAGS.data_dir is not None and not os.path.isdir(FLAGS.data_dir):
         raise app.UsageError(f"--data_dir={FLAGS.data_dir}: no such folder.")
+    if FLAGS.photo is not None and not os.path.isfile(FLAGS.photo):
+        raise app.UsageError(f"--photo={FLAGS.photo}: no such file.")
+    if FLAGS.photo is not None and FLAGS.backend != "tensorflow":
+        raise app.UsageError(f"--photo needs --backend=tensorflow (MTCNN runs on TensorFlow), not {FLAGS.backend}.")
+    if FLAGS["photo_upscale"].present and FLAGS.photo is None:
+        raise app.UsageError("--photo_upscale applies to the photos row: give --photo.")
     if FLAGS.data_dir is not None and not FLAGS.data:
         raise app.UsageError("--data_dir applies to the data rows: give --data.")
 

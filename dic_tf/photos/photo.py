@@ -2,20 +2,31 @@
 
 For each detected face: the similarity transform from its 5 landmarks to
 `template.template(128)` (the official 128-px crop) gives the face's crop
-side in the photo, which picks the model (`choice.choose_model`, or none:
-the face stays bicubic). The chosen model's LR is sampled straight from the
-photo at its LR size in one resampling (`alignment.align_face` with the
-transform rescaled to the LR), the model runs on the faces it was chosen
-for, and each 128x128 SR face is resampled to the face's size in the output
-(crop side x upscale) and pasted into the photo upscaled with Pillow bicubic
-(`paste`). A face whose crop square is smaller than its model's LR in the
-photo is flagged "upsampled" (its LR has more pixels than the face had).
+side and centre in the photo; the side picks the model
+(`choice.choose_model`, or none: the face stays bicubic). The model sees a
+window of the photo on its pixel grid (`window_transform`): a square of
+`lr_size x 2^k` photo pixels (k the nearest whole octave from the LR size
+to the face's crop side) centred on the face at whole-pixel corners, not
+turned. Its LR is that window itself (k = 0), or the window resized by
+exactly 2^k with Pillow's bicubic (k != 0), and the 128x128 SR face covers
+the window's `window x upscale` pixels of the output, where it is pasted
+as it is (`window x upscale = 128`) or after one Pillow resize, through the
+feathered mask, into the photo upscaled with Pillow bicubic (`paste`). So
+no pixel is interpolated at a fractional offset: on 100 held-out faces a
+"model" that only bicubic-upsamples its LR gives back the bicubic photo
+through this path (to 0.02 dB), where the first design, a crop turned
+upright and scaled to the template exactly, lost 0.8-1.2 dB at faces of
+the LR's size (docs/photos.md). The price is a face up to 2^0.5 times
+larger or smaller in the LR than in the training crops, and not turned
+upright (the official crops are not turned either). A face whose window
+is smaller than its model's LR is flagged "upsampled".
 
 Landmarks of every step the model exposes are mapped back into photo pixels:
 all steps for a Keras model (a training checkpoint or an official `.pth`),
 the final step only for a SavedModel (its serving signature returns that one).
 """
 
+import math
 import time
 from typing import NamedTuple
 
@@ -34,8 +45,10 @@ class FacePlan(NamedTuple):
 
     Attributes:
         face: the `detection.Face`.
-        transform: float64 `[2, 3]` photo -> 128-px crop similarity.
-        crop_side: side of the crop square in photo pixels.
+        transform: float64 `[2, 3]` photo -> 128-px crop: the chosen model's
+            window (`window_transform`), or the face's similarity to the
+            template when no model was chosen.
+        crop_side: side of the face's crop square (the template's) in photo pixels.
         model: index of the chosen model, or None (the face stays bicubic).
         reason: why no model was chosen ("" when one was).
 
@@ -107,6 +120,31 @@ def face_transform(face):
     return alignment.similarity_transform(face.points, template.template(HR_SIZE))
 
 
+def window_transform(transform, lr_size):
+    """float64 `[2, 3]` photo -> 128-px crop of the window a model of `lr_size` sees for a face.
+
+    The window is `lr_size x 2^k` photo pixels on a side, `k = round(log2(c /
+    lr_size))` for the face's crop side `c`, upright, centred on the face's
+    crop square with its corner on a whole pixel.
+
+    Args:
+        transform: the face's photo -> 128-px crop similarity (`face_transform`).
+        lr_size: the model's LR side.
+
+    Example:
+        >>> t = np.array([[4.0, 0, -60], [0, 4.0, -20]])   # a 32-px face at (15, 5)
+        >>> window_transform(t, 32)                          # the 32 px window from (15, 5)
+        array([[  4. ,   0. , -58.5],
+               [  0. ,   4. , -18.5]])
+    """
+    side = alignment.crop_side(transform, HR_SIZE)
+    centre = alignment.apply(alignment.invert(transform), np.full((1, 2), (HR_SIZE - 1) / 2))[0]
+    window = lr_size * 2.0 ** round(math.log2(side / lr_size))
+    corner = np.round(centre + 0.5 - window / 2)  # the window's edges [corner - 0.5, corner + window - 0.5]
+    scale = HR_SIZE / window
+    return np.array([[scale, 0.0, (0.5 - corner[0]) * scale - 0.5], [0.0, scale, (0.5 - corner[1]) * scale - 0.5]])
+
+
 def face_lr(photo, transform, lr_size):
     """uint8 `[lr_size, lr_size, 3]`: a face's LR sampled from the photo in one resampling.
 
@@ -116,13 +154,15 @@ def face_lr(photo, transform, lr_size):
     return alignment.align_face(photo, alignment.rescale(transform, lr_size, HR_SIZE), lr_size)
 
 
-def plan_faces(faces, lr_sizes, upscale):
-    """The crop and chosen model (`choice.choose_model`) of each face.
+def plan_faces(faces, lr_sizes, upscale, model=None):
+    """The chosen model (`choice.choose_model`) of each face and its window (`window_transform`).
 
     Args:
         faces: list of `detection.Face`.
         lr_sizes: each model's LR side.
         upscale: the output photo's factor.
+        model: give every face this model index instead of the rule's choice
+            (for measurements, `dic_tf.photos.measurement`).
 
     Returns:
         list of `FacePlan`, in the order of `faces`.
@@ -134,8 +174,10 @@ def plan_faces(faces, lr_sizes, upscale):
     for face in faces:
         transform = face_transform(face)
         side = alignment.crop_side(transform, HR_SIZE)
-        model, reason = choice.choose_model(side, lr_sizes, upscale)
-        plans.append(FacePlan(face, transform, side, model, reason))
+        chosen, reason = (model, "") if model is not None else choice.choose_model(side, lr_sizes, upscale)
+        if chosen is not None:
+            transform = window_transform(transform, lr_sizes[chosen])
+        plans.append(FacePlan(face, transform, side, chosen, reason))
     return plans
 
 
@@ -187,7 +229,7 @@ def super_resolve_photo(photo, plans, predictors, upscale, timing=None):
             continue
         sr_transform = alignment.rescale(plan.transform, sr_face.shape[0], HR_SIZE)
         paste.paste_face(canvas, sr_face, sr_transform, upscale)
-        flags = ("upsampled",) if plan.crop_side < lr_face.shape[0] else ()
+        flags = ("upsampled",) if HR_SIZE / alignment.scale_of(plan.transform) < lr_face.shape[0] else ()
         results.append(FaceResult(
             plan, flags, lr_face, resize_bicubic(lr_face, sr_face.shape[0]), sr_face,
             alignment.apply(alignment.invert(sr_transform), face_steps),

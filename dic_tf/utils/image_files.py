@@ -151,6 +151,19 @@ def write_jpeg(path, image, quality=95, overwrite=False):
     _write(path, image, overwrite, format="JPEG", quality=quality, subsampling=0)
 
 
+def jpeg_round_trip(image, quality):
+    """uint8 `[H, W, 3]` RGB encoded as JPEG at `quality` (Pillow's default 4:2:0 chroma, as cameras
+    and web resizers write) and decoded again: what a JPEG copy of the picture holds.
+
+    Example:
+        >>> jpeg_round_trip(np.full((8, 8, 3), 128, np.uint8), 75).shape
+        (8, 8, 3)
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image)).save(buffer, format="JPEG", quality=int(quality))
+    return np.array(Image.open(buffer).convert("RGB"))
+
+
 def _write(path, image, overwrite, **options):
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image)).save(buffer, **options)
