@@ -37,6 +37,7 @@ def main(argv=None):
     parser.add_argument("--photo", required=True, help="its <stem>_x<U> output")
     parser.add_argument("--upscale", type=int, required=True)
     parser.add_argument("--region", required=True, help="x0,y0,x1,y1 in input pixels")
+    parser.add_argument("--label", default="dic_tf", help="the --photo panel's label (followed by xU)")
     parser.add_argument("--truth", help="optional: the same photo at the output's resolution")
     parser.add_argument("--output", required=True, help="PNG to write (must not exist)")
     args = parser.parse_args(argv)
@@ -49,7 +50,7 @@ def main(argv=None):
         parser.error(f"--photo={args.photo} is not --input={args.input} x{args.upscale}.")
     panels = [(_region(small, box, 1), "input"),
               (_region(resize.upscale_bicubic(small, args.upscale), box, args.upscale), f"bicubic x{args.upscale}"),
-              (_region(output, box, args.upscale), f"dic_tf x{args.upscale}")]
+              (_region(output, box, args.upscale), f"{args.label} x{args.upscale}")]
     if args.truth:
         truth = image_files.read_rgb(args.truth)
         if truth.shape != output.shape:

@@ -48,7 +48,6 @@ needed). See `dic_tf/evaluation/folders.py` and `dic_tf/evaluation/model_scoring
 for the `results.json` layout.
 """
 
-import json
 import os
 
 from absl import app, flags
@@ -217,13 +216,11 @@ def _model_scale(source, config):
         scale = saving.read_model_state(FLAGS.checkpoint, "DIC")[1]["config"]["scale"]
     else:
         from dic_tf.inference import resolve_saved_model_dir
-        from dic_tf.inference.predictors import EXPORT_REPORT
+        from dic_tf.inference.predictors import saved_model_scale
 
-        report = os.path.join(resolve_saved_model_dir(FLAGS.saved_model), EXPORT_REPORT)
-        if not os.path.isfile(report):
+        scale = saved_model_scale(resolve_saved_model_dir(FLAGS.saved_model))
+        if scale is None:
             return border()  # an export without its report: --scale, else 8
-        with open(report) as f:
-            scale = json.load(f)["config"]["scale"]
     if FLAGS.scale is not None and FLAGS.scale != scale:
         raise app.UsageError(f"--scale={FLAGS.scale}: --{source} is a x{scale} model.")
     return scale

@@ -15,9 +15,9 @@ The authors' DIC_CelebA.pth (in models/; reading .pth needs PyTorch):
     python predict.py --pytorch_checkpoint=models/DIC_CelebA.pth --config=x8 \
         --input=runs/demo_test/hr --output_dir=runs/predict_dic_celeba
 
-Photos (--photos; needs the photos extra: pip install ".[photos]" in the checkout): every
-face is detected, aligned, super-resolved and pasted back, the photo enlarged
---upscale times:
+Photos (--photos; needs the photos extra: pip install ".[photos]" in the checkout): the
+photo enlarged --upscale times, every detected face that a given model fits
+super-resolved in a window of the photo and pasted back:
 
     python predict.py --photos --checkpoint=runs/demo --input=docs/images/photos_input.png \
         --output_dir=runs/demo_photos --upscale=2

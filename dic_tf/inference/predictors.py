@@ -176,7 +176,7 @@ class SavedModelPredictor:
         self._input_name = next(iter(inputs))
         self.num_keypoints = outputs["heatmaps"].shape[-1]
         report = _export_report(self.path)
-        self.scale = report.get("config", {}).get("scale", 8)
+        self.scale = saved_model_scale(self.path) or 8
         self.lr_size = lr_size or report.get("lr_size", 128 // self.scale)
 
     def __call__(self, lr):
@@ -186,6 +186,18 @@ class SavedModelPredictor:
         heatmaps = outputs["heatmaps"].numpy().astype(np.float32)
         return Prediction(sr=[sr], heatmaps=[heatmaps], landmarks=[heatmap_landmarks(heatmaps, sr.shape[2])],
                           attention=[None])
+
+
+def saved_model_scale(path):
+    """The SR factor recorded in an export's `export_report.json`, or None for a SavedModel without one.
+
+    Args:
+        path: the SavedModel folder (`resolve_saved_model_dir`'s result).
+
+    Example:
+        saved_model_scale("exports/dic/1")  # 8
+    """
+    return _export_report(path).get("config", {}).get("scale")
 
 
 def _export_report(path):

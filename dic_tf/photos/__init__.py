@@ -10,11 +10,13 @@ job per module, used in this order by `photo`:
 * `alignment`: the similarity transform photo -> crop and the sampling of a
   crop (a model's LR) straight from the photo in one resampling;
 * `choice`: which model's LR size fits a face's crop side, or why the face
-  stays bicubic (provisional rule);
+  stays bicubic (measured rule);
 * `paste`: the SR face warped into the photo upscaled by any factor;
 * `photo`: plans the faces of one photo, runs the models on them and pastes
   them into its bicubic upscale (arrays in, arrays out);
 * `batch`: photo files in, the upscaled photos (`<stem>_x<U>.<ext>`), the
   crops and `photos.json` out (`super_resolve_photos`, and `run` for
-  `predict.py --photos --upscale=U`).
+  `predict.py --photos --upscale=U`);
+* `measurement`: the output photos' faces scored against the same photos at
+  the higher resolution, and against bicubic (docs/photos.md's tables).
 """

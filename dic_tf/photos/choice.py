@@ -1,37 +1,50 @@
-"""Which model super-resolves a face of a photo, or why none does (provisional rule).
+"""Which model super-resolves a face of a photo, or why none does (measured rule).
 
 Each model takes a square LR of its own side (`lr_size` = 128 / its scale:
-16 px at x8, 32 at x4, 64 at x2) and returns the 128x128 official crop. A
-face's crop side `c` is the side, in photo pixels, of the official 128-px
-crop square mapped into the photo (`alignment.crop_side`). The rule:
+16 px at x8, 32 at x4, 64 at x2) and sees the face in a window of the photo
+of `lr_size x 2^k` pixels (`photo.window_transform`), `k` the whole octave
+nearest to `c / lr_size` for the face's crop side `c` (the official 128-px
+crop square mapped into the photo, `alignment.crop_side`). The rule:
 
 1. with `--upscale=1` no face is super-resolved (the photo keeps its size:
    nothing for a model to add);
-2. a model is usable for the face when `lr_size >= c / 2`: sampling the face
-   down to its LR would otherwise throw away most of the face's pixels (more
-   than 3/4 of them);
+2. a model is usable for the face when `k <= 0`, i.e. `c < lr_size x 2^0.5`:
+   with `k >= 1` its window is shrunk by 2^k before the model and 3/4 of the
+   face's pixels are gone, which no model made up for on 100 held-out faces
+   (2.6-7.8 dB below bicubic upscaling, docs/photos.md);
 3. among the usable models, the one whose LR size best fits the face: the
    smallest `|log2(c / lr_size)|` (a tie goes to the larger LR, which keeps
    more pixels);
-4. a face no model can use (`c > 2 x` the largest LR size) is left as the
-   bicubic background of the output photo and reported with its reason.
+4. a face no model can use (`c >= 2^0.5 x` the largest LR size) is left as
+   the bicubic background of the output photo and reported with its reason.
 
-The rule is provisional: it follows what the models are trained for (an LR
-of `lr_size` pixels from a face of about that size), not a measurement of the
-output photos. Issue 34's table (face sizes x upscales, ours vs bicubic on
-held-out photos) decides it; until then a chosen model is not known to beat
-bicubic at every face size and upscale.
+With this rule and the reduced x8 and x4 models of docs/photos.md, every
+measured cell of faces of 12-32 px at `--upscale` 2, 4 and 8 is above
+bicubic (+0.44 to +1.08 dB); faces of 48 and 64 px went to the x2 model,
+which is itself below bicubic on its validation, and came out below it. The
+rule cannot know a model's quality: give models that beat bicubic on your
+faces.
 
 Example:
     >>> choose_model(30.0, [16, 32], upscale=2)
     (1, '')
     >>> choose_model(100.0, [16, 32], upscale=2)[1]
-    'crop side 100.0 px is more than twice the largest model LR (32 px): every model would discard most of its pixels'
+    'crop side 100.0 px is at least 2^0.5 x the largest model LR (32 px): every model would discard most of its pixels'
 """
 
 import math
 
 NO_UPSCALE = "--upscale=1: the photo keeps its size, so there is nothing to super-resolve"
+
+
+def octave(crop_side, lr_size):
+    """`k`: the whole octave nearest to `crop_side / lr_size` (the window is `lr_size x 2^k` px).
+
+    Example:
+        >>> octave(24.0, 16), octave(22.0, 16), octave(10.0, 32)
+        (1, 0, -2)
+    """
+    return round(math.log2(crop_side / lr_size))
 
 
 def choose_model(crop_side, lr_sizes, upscale):
@@ -47,9 +60,9 @@ def choose_model(crop_side, lr_sizes, upscale):
     """
     if upscale == 1:
         return None, NO_UPSCALE
-    usable = [i for i, lr_size in enumerate(lr_sizes) if lr_size >= crop_side / 2]
+    usable = [i for i, lr_size in enumerate(lr_sizes) if octave(crop_side, lr_size) <= 0]
     if not usable:
-        return None, (f"crop side {crop_side:.1f} px is more than twice the largest model LR "
+        return None, (f"crop side {crop_side:.1f} px is at least 2^0.5 x the largest model LR "
                       f"({max(lr_sizes)} px): every model would discard most of its pixels")
     best = min(usable, key=lambda i: (abs(math.log2(crop_side / lr_sizes[i])), -lr_sizes[i]))
     return best, ""
