@@ -126,21 +126,8 @@ def measure_row(options, kind, batch_size, remat):
         fn = runner.train_step(model, random_batch(config, batch_size, rng))
     memory.reset()
     first, times, cpu = time_calls(fn, options.repeats)
-    median = statistics.median(times)
-    cpu_seconds = cpu["user_s"] + cpu["system_s"]
-    row = {
-        "kind": kind,
-        "batch_size": batch_size,
-        "remat": remat,
-        "first_call_s": first,
-        "median_s": median,
-        "min_s": min(times),
-        "images_per_s": batch_size / median,
-        "peak_memory_bytes": int(memory.peak()),
-        "kernel_share": cpu["system_s"] / cpu_seconds if cpu_seconds else 0.0,
-        "minor_faults_per_call": cpu["minor_faults"] / options.repeats,
-        "load_average": os.getloadavg()[0],
-    }
+    row = {"kind": kind, "batch_size": batch_size, "remat": remat,
+           **_timed_fields(first, times, cpu, batch_size, int(memory.peak()))}
     facts = {"device": memory.device, "gpu": memory.gpu, "keras": keras.__version__,
              "malloc": "kept mapped" if kept_mapped else "system default"}
     return row, facts
@@ -180,25 +167,9 @@ def measure_data_row(options, batch_size, degradation):
                 keras.tree.map_structure(keras.ops.convert_to_numpy, next(batches))
 
         first, times, cpu = time_calls(take, options.repeats)
-    median = statistics.median(times)
-    cpu_seconds = cpu["user_s"] + cpu["system_s"]
-    row = {
-        "kind": "data",
-        "batch_size": batch_size,
-        "remat": "none",
-        "degradation": degradation,
-        "first_call_s": first,
-        "median_s": median,
-        "min_s": min(times),
-        "images_per_s": DATA_BATCHES_PER_CALL * batch_size / median,
-        "peak_memory_bytes": distribution.cpu_peak_bytes(),
-        "kernel_share": cpu["system_s"] / cpu_seconds if cpu_seconds else 0.0,
-        "minor_faults_per_call": cpu["minor_faults"] / options.repeats,
-        "load_average": os.getloadavg()[0],
-    }
-    facts = {"device": distribution.cpu_name(), "gpu": False, "keras": keras.__version__,
-             "malloc": "kept mapped" if kept_mapped else "system default"}
-    return row, facts
+    row = {"kind": "data", "batch_size": batch_size, "remat": "none", "degradation": degradation,
+           **_timed_fields(first, times, cpu, DATA_BATCHES_PER_CALL * batch_size, distribution.cpu_peak_bytes())}
+    return row, _cpu_facts(keras.__version__, kept_mapped)
 
 
 def measure_photo_row(options):
@@ -240,8 +211,6 @@ def measure_photo_row(options):
             entries.append(report["photos"][name])
 
         first, times, cpu = time_calls(photo, options.repeats)
-    median = statistics.median(times)
-    cpu_seconds = cpu["user_s"] + cpu["system_s"]
     timed = entries[1:]
     row = {
         "kind": "photos",
@@ -250,18 +219,31 @@ def measure_photo_row(options):
         "upscale": options.photo_upscale,
         "size": entries[0]["size"],
         "parts": {key: statistics.median(e["timing"][key] for e in timed) for key in entries[0]["timing"]},
+        **_timed_fields(first, times, cpu, 1, distribution.cpu_peak_bytes()),
+    }
+    return row, _cpu_facts(keras.__version__, kept_mapped)
+
+
+def _timed_fields(first, times, cpu, items_per_call, peak_memory_bytes):
+    """The timing, memory and CPU fields of a row (`time_calls`' results; `images_per_s` counts `items_per_call`)."""
+    median = statistics.median(times)
+    cpu_seconds = cpu["user_s"] + cpu["system_s"]
+    return {
         "first_call_s": first,
         "median_s": median,
         "min_s": min(times),
-        "images_per_s": 1 / median,
-        "peak_memory_bytes": distribution.cpu_peak_bytes(),
+        "images_per_s": items_per_call / median,
+        "peak_memory_bytes": peak_memory_bytes,
         "kernel_share": cpu["system_s"] / cpu_seconds if cpu_seconds else 0.0,
-        "minor_faults_per_call": cpu["minor_faults"] / options.repeats,
+        "minor_faults_per_call": cpu["minor_faults"] / len(times),
         "load_average": os.getloadavg()[0],
     }
-    facts = {"device": distribution.cpu_name(), "gpu": False, "keras": keras.__version__,
-             "malloc": "kept mapped" if kept_mapped else "system default"}
-    return row, facts
+
+
+def _cpu_facts(keras_version, kept_mapped):
+    """The environment facts of a row measured on the CPU."""
+    return {"device": distribution.cpu_name(), "gpu": False, "keras": keras_version,
+            "malloc": "kept mapped" if kept_mapped else "system default"}
 
 
 def _measure_in_child(queue, options, kind, batch_size, remat):
