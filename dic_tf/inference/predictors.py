@@ -176,7 +176,7 @@ class SavedModelPredictor:
         self._input_name = next(iter(inputs))
         self.num_keypoints = outputs["heatmaps"].shape[-1]
         report = _export_report(self.path)
-        self.scale = saved_model_scale(self.path) or 8
+        self.scale = _recorded_scale(report) or 8
         self.lr_size = lr_size or report.get("lr_size", 128 // self.scale)
 
     def __call__(self, lr):
@@ -197,7 +197,11 @@ def saved_model_scale(path):
     Example:
         saved_model_scale("exports/dic/1")  # 8
     """
-    return _export_report(path).get("config", {}).get("scale")
+    return _recorded_scale(_export_report(path))
+
+
+def _recorded_scale(report):
+    return report.get("config", {}).get("scale")
 
 
 def _export_report(path):

@@ -27,6 +27,7 @@ Example:
     scores["bicubic"], scores["models"], scores["chosen"]
 """
 
+from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -232,10 +233,7 @@ def summarize(scores, num_models):
 
     bicubic = [s["bicubic"] for s in scores]
     chosen = [s["bicubic"] if s["chosen"] is None else s["models"][s["chosen"]] for s in scores]
-    counts = {}
-    for s in scores:
-        key = "bicubic" if s["chosen"] is None else str(s["chosen"])
-        counts[key] = counts.get(key, 0) + 1
+    counts = dict(Counter("bicubic" if s["chosen"] is None else str(s["chosen"]) for s in scores))
     models = []
     for index in range(num_models):
         pairs = [s["models"][index] for s in scores]

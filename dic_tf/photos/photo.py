@@ -26,7 +26,6 @@ all steps for a Keras model (a training checkpoint or an official `.pth`),
 the final step only for a SavedModel (its serving signature returns that one).
 """
 
-import math
 import time
 from typing import NamedTuple
 
@@ -139,7 +138,7 @@ def window_transform(transform, lr_size):
     """
     side = alignment.crop_side(transform, HR_SIZE)
     centre = alignment.apply(alignment.invert(transform), np.full((1, 2), (HR_SIZE - 1) / 2))[0]
-    window = lr_size * 2.0 ** round(math.log2(side / lr_size))
+    window = lr_size * 2.0 ** choice.octave(side, lr_size)
     corner = np.round(centre + 0.5 - window / 2)  # the window's edges [corner - 0.5, corner + window - 0.5]
     scale = HR_SIZE / window
     return np.array([[scale, 0.0, (0.5 - corner[0]) * scale - 0.5], [0.0, scale, (0.5 - corner[1]) * scale - 0.5]])
