@@ -12,19 +12,22 @@ first run) and every run's SR face, each with its label underneath.
 
 import argparse
 import os
+import sys
 
-from PIL import Image, ImageDraw
+import numpy as np
 
-LABEL_HEIGHT = 14
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from dic_tf.report import drawing  # noqa: E402
+from dic_tf.utils import image_files  # noqa: E402
 
 
-def _panel(path, size, label):
-    image = Image.open(path).convert("RGB")
-    image = image.resize((size, size), Image.NEAREST) if image.size[0] < size else image
-    panel = Image.new("RGB", (size, size + LABEL_HEIGHT), "white")
-    panel.paste(image, (0, 0))
-    ImageDraw.Draw(panel).text((2, size + 1), label, fill="black")
-    return panel
+def _enlarged(path, size):
+    """The image at `path`, enlarged to `size` with nearest neighbours when smaller."""
+    image = image_files.read_rgb(path)
+    factor = size // image.shape[0]
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1) if factor > 1 else image
 
 
 def main(argv=None):
@@ -46,13 +49,11 @@ def main(argv=None):
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing:
         parser.error(f"{missing[0]} does not exist: is it a predict.py --photos output of {args.stem!r}?")
-    size = Image.open(paths[-1]).size[0]
-    panels = [_panel(p, size, label) for p, label in zip(paths, ["LR", "bicubic"] + labels)]
-    canvas = Image.new("RGB", (len(panels) * (size + 4) - 4, size + LABEL_HEIGHT), "white")
-    for i, panel in enumerate(panels):
-        canvas.paste(panel, (i * (size + 4), 0))
-    canvas.save(args.output)
-    print(f"wrote {args.output}: {' | '.join(['LR', 'bicubic'] + labels)} ({canvas.size[0]}x{canvas.size[1]})")
+    size = image_files.read_rgb(paths[-1]).shape[0]
+    panels = [(_enlarged(p, size), label) for p, label in zip(paths, ["LR", "bicubic"] + labels)]
+    figure = drawing.labelled_panels(panels, gap=4)
+    image_files.write_png(args.output, figure)
+    print(f"wrote {args.output}: {' | '.join(['LR', 'bicubic'] + labels)} ({figure.shape[1]}x{figure.shape[0]})")
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ import sys
 
 import numpy as np
 from absl import app, flags
-from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from dic_tf.data import annotations, preparation, synthetic  # noqa: E402
+from dic_tf.utils import image_files  # noqa: E402
 
 flags.DEFINE_string("output_dir", None, "Folder receiving the demo data.")
 flags.DEFINE_integer("num_faces", 6, "Number of synthetic faces.", lower_bound=1)
@@ -48,7 +48,7 @@ def make_demo_data(output_dir, num_faces=6, seed=0):
     for name, image in zip(faces.names, faces.images):
         face = faces.info[name]
         hr, _ = preparation.crop_and_resize(image, face["landmark"], face["bbox"])
-        Image.fromarray(hr).save(os.path.join(hr_dir, name))
+        image_files.write_png(os.path.join(hr_dir, name), hr, overwrite=True)
     annotations.write_info_json(faces.info, os.path.join(output_dir, "info.json"))
     write_state_dict("dic_tiny.npz", os.path.join(output_dir, "dic_tiny.npz"))
     write_state_dict("hg_tiny.npz", os.path.join(output_dir, "hg_tiny.npz"))

@@ -81,10 +81,14 @@ def main(argv):
     labels = FLAGS.label or [os.path.basename(os.path.normpath(c)) for c in FLAGS.checkpoint]
     if len(labels) != len(FLAGS.checkpoint):
         raise app.UsageError(f"--label is given {len(labels)} times for {len(FLAGS.checkpoint)} --checkpoint.")
-    predictors = [inference.KerasPredictor(inference.load_dic(checkpoint=c)[0]) for c in FLAGS.checkpoint]
+    predictors = []
+    for checkpoint in FLAGS.checkpoint:
+        model, info = inference.load_dic(checkpoint=checkpoint)
+        predictors.append(inference.KerasPredictor(model, validation=info["validation"]))
     faces = _load_faces()
     report = {"checkpoints": FLAGS.checkpoint, "labels": labels, "faces": len(faces),
-              "models": [{"scale": p.scale, "lr_size": p.lr_size} for p in predictors], "tables": []}
+              "models": [{"scale": p.scale, "lr_size": p.lr_size, "validation": p.validation} for p in predictors],
+              "tables": []}
     for degradation in DEGRADATIONS[FLAGS.degradations]:
         cells = []
         for size in map(int, FLAGS.sizes):

@@ -14,16 +14,11 @@ import argparse
 import os
 import sys
 
-import numpy as np
-from PIL import Image, ImageDraw
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from dic_tf.report import drawing  # noqa: E402
 from dic_tf.utils import image_files, resize  # noqa: E402
-
-LABEL_HEIGHT = 14
-GAP = 6
 
 
 def _region(image, box, factor):
@@ -56,16 +51,9 @@ def main(argv=None):
         if truth.shape != output.shape:
             parser.error(f"--truth={args.truth} is {truth.shape[1]}x{truth.shape[0]}, not the output's size.")
         panels.append((_region(truth, box, args.upscale), "original"))
-    width = sum(p.shape[1] for p, _ in panels) + GAP * (len(panels) - 1)
-    height = max(p.shape[0] for p, _ in panels) + LABEL_HEIGHT
-    canvas = Image.new("RGB", (width, height), "white")
-    draw, x = ImageDraw.Draw(canvas), 0
-    for pixels, label in panels:
-        canvas.paste(Image.fromarray(np.ascontiguousarray(pixels)), (x, 0))
-        draw.text((x + 2, height - LABEL_HEIGHT + 1), label, fill="black")
-        x += pixels.shape[1] + GAP
-    image_files.write_png(args.output, np.asarray(canvas))
-    print(f"wrote {args.output}: {' | '.join(label for _, label in panels)} ({width}x{height})")
+    figure = drawing.labelled_panels(panels)
+    image_files.write_png(args.output, figure)
+    print(f"wrote {args.output}: {' | '.join(label for _, label in panels)} ({figure.shape[1]}x{figure.shape[0]})")
 
 
 if __name__ == "__main__":

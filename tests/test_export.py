@@ -19,6 +19,7 @@ from PIL import Image
 from dic_tf.cli.common_flags import config_from_flags, define_config_flags
 from dic_tf.convert import load_official_weights
 from dic_tf.export import exporter, rest, serving, tflite, warmup
+from dic_tf.inference import SavedModelPredictor
 from dic_tf.metrics import landmarks as landmark_metrics
 from dic_tf.metrics.scoring import score_batch
 from dic_tf.models import build_dic
@@ -27,6 +28,7 @@ from dic_tf.utils.image_space import RGB_MEAN
 from tests import reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VALIDATION = {"step": 250, "psnr": 24.1, "bicubic_psnr": 23.7, "num_images": 100}
 
 
 # One xdist worker runs the whole module, so that the fixture model and its export are made once.
@@ -47,7 +49,7 @@ def exported(fixture_model, tmp_path_factory):
     """One export (no TFLite) of the fixture-weighted tiny model."""
     model, _ = fixture_model
     base = tmp_path_factory.mktemp("saved_models") / "dic"
-    report = exporter.export(model, str(base), source="dic_tiny fixture")
+    report = exporter.export(model, str(base), source="dic_tiny fixture", validation=VALIDATION)
     return model, report
 
 
@@ -164,7 +166,10 @@ def test_training_checkpoint_source_loads_the_same_model(tmp_path):
         {"config": DICConfig.tiny().to_dict(), "model": "DIC"},
     )
     loaded, source = load_dic(checkpoint=path)
-    assert loaded.config == DICConfig.tiny() and source["kind"] == "checkpoint"
+    assert loaded.config == DICConfig.tiny() and source["kind"] == "checkpoint" and source["validation"] is None
+    with open(tmp_path / "metrics.jsonl", "w") as f:
+        f.write(json.dumps(dict(VALIDATION, step=10, ssim=0.7)) + "\n")
+    assert load_dic(checkpoint=str(tmp_path))[1]["validation"] == dict(VALIDATION, step=10)
     lr = exporter.evaluation_inputs(16, count=1)
     np.testing.assert_array_equal(np.asarray(loaded(lr)["sr"][-1]), np.asarray(model(lr)["sr"][-1]))
 
@@ -192,6 +197,7 @@ def test_layout_versions_and_keras_files(exported, tmp_path):
         saved = json.load(f)
     assert saved["saved_model"]["max_abs_diff_vs_keras"] <= 1e-5
     assert saved["keras"]["reload_max_abs_diff"] <= 1e-6
+    assert saved["validation"] == VALIDATION == SavedModelPredictor(path).validation  # for dic_tf.photos
     reloaded = keras.models.load_model(os.path.join(path, "dic.keras"))
     lr = exporter.evaluation_inputs(16)
     np.testing.assert_allclose(

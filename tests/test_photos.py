@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -160,8 +161,8 @@ def test_paste_back_round_trip_changes_the_face_by_under_one_grey_level(group, f
 class _LandmarkEcho:
     """A SavedModel-like predictor: bicubic SR, and the 5 template points as landmarks."""
 
-    def __init__(self, scale=8):
-        self.scale, self.lr_size = scale, 128 // scale
+    def __init__(self, scale=8, validation=None):
+        self.scale, self.lr_size, self.validation = scale, 128 // scale, validation
 
     def __call__(self, lr):
         points = np.zeros((68, 2))
@@ -218,6 +219,44 @@ def test_faces_are_windowed_flagged_and_their_landmarks_mapped_back(group, faces
 def test_the_model_whose_lr_best_fits_the_face_is_chosen(side, lr_sizes, upscale, expected):
     model, reason = choice.choose_model(side, lr_sizes, upscale)
     assert model == expected and (reason == "") == (expected is not None)
+
+
+@pytest.mark.parametrize("side, refusals, expected, reason", [
+    (20, ["", "below"], 0, ""),                                   # x4 refused, x8 fits best anyway
+    (20, ["below", ""], 1, ""),                                   # x8 refused: x4 still sees every pixel
+    (40, ["", "is below"], None, "the model that fits it (32-px LR) is below"),  # only x4 fits
+    (14, ["a", "b"], None, "the model that fits it (16-px LR) a"),
+])
+def test_a_model_refused_by_its_validation_is_never_chosen(side, refusals, expected, reason):
+    assert choice.choose_model(side, [16, 32], 2, refusals) == (expected, reason)
+
+
+@pytest.mark.parametrize("psnr, bicubic, refused", [(29.23, 29.64, True), (29.64, 29.64, True), (29.65, 29.64, False)])
+def test_a_model_must_be_above_bicubic_on_its_validation(psnr, bicubic, refused):
+    reason = choice.validation_refusal({"step": 1000, "psnr": psnr, "bicubic_psnr": bicubic})
+    assert bool(reason) == refused
+    assert not refused or reason == (f"is not above bicubic on its validation faces ({psnr:.2f} dB against "
+                                     f"{bicubic:.2f} dB at step 1000)")
+
+
+def test_faces_of_a_model_below_bicubic_stay_bicubic_and_are_reported(group, group_file, detector, tmp_path, capsys):
+    """An x8 model whose validation is below bicubic: every face is the bicubic photo's, with the reason."""
+    below = {"step": 1000, "psnr": 29.23, "bicubic_psnr": 29.64, "num_images": 100}
+    report = batch.super_resolve_photos([str(group_file / "group.png")], _LandmarkEcho(validation=below),
+                                        str(tmp_path), 2, detector=detector)
+    refusal = choice.validation_refusal(below)
+    assert report["models"] == [{"source": "_LandmarkEcho x8", "scale": 8, "lr_size": 16, "validation": below,
+                                 "refused": refusal}]
+    assert f"_LandmarkEcho x8 {refusal}: its faces stay bicubic" in capsys.readouterr().err
+    faces = report["photos"]["group.png"]["faces"]
+    assert len(faces) == len(PASTED)
+    for face in faces:
+        assert face["model"] is None
+        assert face["reason"] in (f"the model that fits it (16-px LR) {refusal}",
+                                  "crop side {:.1f} px is at least 2^0.5 x the largest model LR (16 px): every "
+                                  "model would discard most of its pixels".format(face["crop_side"]))
+    assert any(face["reason"].startswith("the model that fits it") for face in faces)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "group_x2.png")), upscale_bicubic(group[0], 2))
 
 
 def test_a_face_too_large_for_every_model_is_left_bicubic():
@@ -435,7 +474,8 @@ def test_upscale_sizes_and_formats(group, group_file, detector, tmp_path, upscal
     else:
         for face in entry["faces"]:  # the faces under 16 x 2^0.5 px take the x8 model
             small = face["crop_side"] < 16 * 2**0.5
-            assert face["model"] == ({"source": "_LandmarkEcho x8", "scale": 8, "lr_size": 16} if small else None)
+            assert face["model"] == ({"source": "_LandmarkEcho x8", "scale": 8, "lr_size": 16, "validation": None}
+                                     if small else None)
 
 
 def test_faces_too_large_for_every_model_are_left_bicubic_and_reported(group, detector, tmp_path):
@@ -479,12 +519,31 @@ def test_predict_photos_with_the_v2_x8_checkpoint(group_file, tmp_path):
     with open(tmp_path / "photos.json") as f:
         report = json.load(f)
     entry = report["photos"]["group.jpg"]
-    assert report["models"] == [{"source": f"--checkpoint={run}", "scale": 8, "lr_size": 16}]
+    assert report["models"] == [{"source": f"--checkpoint={run}", "scale": 8, "lr_size": 16, "validation": None}]
     assert entry["output"] == "group_x2.jpg" and Image.open(tmp_path / "group_x2.jpg").size == (400, 192)
     assert len(entry["faces"]) == len(PASTED)
     for face in entry["faces"]:  # the x8 model takes the faces under 16 x 2^0.5 px
         assert (face["model"] or {}).get("scale") == (8 if face["crop_side"] < 16 * 2**0.5 else None)
     assert sum(face["model"] is not None for face in entry["faces"]) >= 2
+
+
+def test_predict_photos_refuses_a_checkpoint_its_run_validated_below_bicubic(group_file, tmp_path):
+    """The v2 run with a metrics.jsonl line for its checkpoint's step, below bicubic: no face is super-resolved."""
+    run = tmp_path / "run"
+    shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "v2", "run"), run)
+    validation = {"step": 2, "psnr": 23.5, "bicubic_psnr": 23.8, "num_images": 100}
+    (run / "metrics.jsonl").write_text(json.dumps(dict(validation, ssim=0.6)) + "\n")
+    result = _predict(f"--checkpoint={run}", f"--input={group_file / 'group.jpg'}", f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    refusal = "is not above bicubic on its validation faces (23.50 dB against 23.80 dB at step 2)"
+    assert f"--checkpoint={run} {refusal}: its faces stay bicubic" in result.stderr
+    assert f"{len(PASTED)} face(s) (0 super-resolved, {len(PASTED)} left bicubic)" in result.stdout
+    with open(tmp_path / "out" / "photos.json") as f:
+        report = json.load(f)
+    assert report["models"] == [{"source": f"--checkpoint={run}", "scale": 8, "lr_size": 16, "validation": validation,
+                                 "refused": refusal}]
+    reasons = [face["reason"] for face in report["photos"]["group.jpg"]["faces"]]
+    assert f"the model that fits it (16-px LR) {refusal}" in reasons
 
 
 @pytest.mark.parametrize("args, expected", [

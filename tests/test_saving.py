@@ -1,5 +1,6 @@
-"""`dic_tf.models.saving.resolve`: which checkpoint a run folder, `<run>/best` or a checkpoint names."""
+"""`dic_tf.models.saving`: which checkpoint a run folder, `<run>/best` or a checkpoint names, and its validation."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -42,3 +43,24 @@ def test_a_real_folder_named_best_keeps_its_meaning(run):
     assert saving.split_best(str(best)) == (str(best), False)
     assert saving.resolve(str(best)) == str(best)
     assert saving.split_best("runs/dic/best") == ("runs/dic", True)
+
+
+def _validations(run, *entries):
+    with open(run / saving.METRICS_FILE, "w") as f:
+        for step, psnr, bicubic in entries:
+            f.write(json.dumps({"step": step, "psnr": psnr, "bicubic_psnr": bicubic, "num_images": 100}) + "\n")
+
+
+def test_a_checkpoint_carries_the_validation_of_its_own_step(run, tmp_path):
+    """The line of its step in the run's metrics.jsonl; none for an unvalidated or copied-out checkpoint."""
+    checkpoints = run / "checkpoints"
+    state_file = checkpoints / "ckpt-00000003" / saving.STATE_FILE
+    state_file.write_text(json.dumps(dict(json.loads(state_file.read_text()), step=3)))
+    assert saving.checkpoint_validation(str(run)) is None  # v2 runs wrote no metrics.jsonl here
+    _validations(run, (2, 29.23, 29.64), (4, 30.0, 29.64))
+    assert saving.checkpoint_validation(str(run / "best")) == {
+        "step": 2, "psnr": 29.23, "bicubic_psnr": 29.64, "num_images": 100}
+    assert saving.checkpoint_validation(str(run)) is None  # step 3 was checkpointed, not validated
+    copied = tmp_path / "elsewhere" / "ckpt-00000002"
+    shutil.copytree(checkpoints / "ckpt-00000002", copied)
+    assert saving.checkpoint_validation(str(copied)) is None

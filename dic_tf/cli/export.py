@@ -79,6 +79,7 @@ def _export():
         model_name=FLAGS.model_name,
         tflite_variants=variants,
         source=source,
+        validation=source["validation"],
     )
     print(format_report(report))
 

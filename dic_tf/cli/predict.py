@@ -155,13 +155,13 @@ def _load(source, path):
 
     if source == "saved_model":
         return inference.SavedModelPredictor(path, FLAGS.lr_size)
-    model, _ = inference.load_dic(
+    model, info = inference.load_dic(
         checkpoint=path if source == "checkpoint" else None,
         pytorch_checkpoint=path if source == "pytorch_checkpoint" else None,
         config=None if source == "checkpoint" else config_from_flags(FLAGS),
         lr_size=FLAGS.lr_size,
     )
-    return inference.KerasPredictor(model, FLAGS.lr_size)
+    return inference.KerasPredictor(model, FLAGS.lr_size, validation=info["validation"])
 
 
 def _predictor():

@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from dic_tf.data import annotations
+from dic_tf.utils import image_files
 
 _SHIFT = 4
 _FIXED = 1 << _SHIFT
@@ -279,7 +279,7 @@ def write_faces(faces, output_dir):
     """
     os.makedirs(output_dir, exist_ok=True)
     for name, image in zip(faces.names, faces.images):
-        Image.fromarray(image).save(os.path.join(output_dir, name))
+        image_files.write_png(os.path.join(output_dir, name), image, overwrite=True)
     path = os.path.join(output_dir, "info.json")
     annotations.write_info_json(faces.info, path)
     return path

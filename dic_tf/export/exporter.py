@@ -92,6 +92,7 @@ def export(
     model_name="dic",
     tflite_variants=(),
     source=None,
+    validation=None,
 ):
     """Exports a built DIC as `<export_base>/<version>/` (see the module docstring).
 
@@ -104,6 +105,9 @@ def export(
         model_name: TF Serving `--model_name`, stored in the warm-up requests.
         tflite_variants: subset of `tflite.VARIANTS` to convert.
         source: description of the weights' origin, stored in the report.
+        validation: the weights' validation record (`load_dic`'s
+            `info["validation"]`), stored in the report as "validation" for
+            `dic_tf.photos` (a model not above bicubic there is not used).
 
     Returns:
         The report dict (also written to `export_report.json`); its "path" is
@@ -127,6 +131,7 @@ def export(
         report = _write_version(
             model, work_dir, lr_size, model_name, tflite_variants, source, version
         )
+        report["validation"] = validation
         report["path"] = os.path.abspath(final_dir)
         _write_json(os.path.join(work_dir, REPORT_FILE), report)
         os.replace(work_dir, final_dir)

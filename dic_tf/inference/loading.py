@@ -21,7 +21,10 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=None
 
     Returns:
         (model, info): info is {"kind": "checkpoint"|"pytorch_checkpoint",
-        "path", "config"}, for reports.
+        "path", "config", "validation"}, for reports; "validation" is the
+        run's validation of the checkpoint's weights
+        (`dic_tf.models.saving.checkpoint_validation`), None for an official
+        checkpoint or a checkpoint without one.
 
     Example:
         model, info = load_dic(checkpoint="runs/dic/checkpoints")
@@ -30,14 +33,14 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=None
         raise ValueError("Give exactly one of a training checkpoint or an official PyTorch checkpoint.")
     if checkpoint is not None:
         try:
-            from dic_tf.models.saving import load_model
+            from dic_tf.models.saving import checkpoint_validation, load_model
         except ImportError as error:
             raise ImportError(
                 f"Loading the training checkpoint {checkpoint!r} needs dic_tf.models.saving, which "
                 f"failed to import: {error}"
             ) from error
         model, config = load_model(os.fspath(checkpoint))
-        return model, _info("checkpoint", checkpoint, config)
+        return model, _info("checkpoint", checkpoint, config, checkpoint_validation(os.fspath(checkpoint)))
     from dic_tf.convert import load_official_weights
     from dic_tf.models import build_dic
 
@@ -48,9 +51,9 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=None
     return model, _info("pytorch_checkpoint", pytorch_checkpoint, config)
 
 
-def _info(kind, source, config):
+def _info(kind, source, config, validation=None):
     path = os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else "(in memory)"
-    return {"kind": kind, "path": path, "config": config.to_dict()}
+    return {"kind": kind, "path": path, "config": config.to_dict(), "validation": validation}
 
 
 def resolve_saved_model_dir(path):

@@ -112,17 +112,20 @@ class KerasPredictor:
         lr_size: the LR side inputs are brought to (predict.py, `dic_tf.photos`);
             default the model's, `config.lr_size` (128 / scale).
         batch_size: see `InferenceFunction` (None: the first call's batch size).
+        validation: the model's validation record, `load_dic`'s
+            `info["validation"]` (None: unknown).
 
     Attributes:
-        scale: the model's SR factor (8, 4 or 2); lr_size, num_keypoints.
+        scale: the model's SR factor (8, 4 or 2); lr_size, num_keypoints, validation.
 
     Example:
         prediction = KerasPredictor(model)(np.zeros((2, 16, 16, 3), np.uint8))
         len(prediction.sr)  # config.num_steps
     """
 
-    def __init__(self, model, lr_size=None, batch_size=None):
+    def __init__(self, model, lr_size=None, batch_size=None, validation=None):
         self.model = model
+        self.validation = validation
         self.scale = model.config.scale
         self.lr_size = lr_size or model.config.lr_size
         self.num_keypoints = model.config.num_keypoints
@@ -148,6 +151,8 @@ class SavedModelPredictor:
     Attributes:
         scale: the model's SR factor, from the export report (else 8, the
             paper's); lr_size, num_keypoints.
+        validation: the export report's validation record of the exported
+            weights (`dic_tf.export`), or None.
 
     Example:
         prediction = SavedModelPredictor("exports/dic")(lr)  # one step
@@ -178,6 +183,7 @@ class SavedModelPredictor:
         report = _export_report(self.path)
         self.scale = _recorded_scale(report) or 8
         self.lr_size = lr_size or report.get("lr_size", 128 // self.scale)
+        self.validation = report.get("validation")
 
     def __call__(self, lr):
         """uint8 `(B, h, w, 3)` -> `Prediction` with one step."""

@@ -9,6 +9,9 @@ checkpoint directory `<train_dir>/checkpoints/`:
         optimizers.npz      every optimizer variable, "<optimizer>/<index>"
         state.json          step, model config, trainer state (loss scale, ...)
     best.json               {"step", "path", "metric", "value"} of the best one
+
+and next to it `<train_dir>/metrics.jsonl`, one line per validation
+({"step", "psnr", "bicubic_psnr", ...}, `dic_tf.training.validation`).
 """
 
 import json
@@ -21,6 +24,7 @@ WEIGHTS_FILE = "model.weights.h5"
 OPTIMIZERS_FILE = "optimizers.npz"
 STATE_FILE = "state.json"
 BEST_FILE = "best.json"
+METRICS_FILE = "metrics.jsonl"
 # `<train dir>/best`: the run's best checkpoint (`split_best`).
 BEST = "best"
 
@@ -64,6 +68,45 @@ def best_checkpoint(directory):
         best = json.load(f)
     candidate = os.path.join(directory, best["path"])
     return candidate if os.path.isfile(os.path.join(candidate, STATE_FILE)) else None
+
+
+def read_metrics(path):
+    """The validations of a run's `metrics.jsonl`, oldest first ([] when there is none).
+
+    Example:
+        read_metrics("runs/dic/metrics.jsonl")[-1]["psnr"]
+    """
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def checkpoint_validation(path, which="latest"):
+    """The run's validation of a checkpoint's own weights, or None when there is none.
+
+    A checkpoint written by a validation (every `--val_every` steps and the
+    last) has the line of its step in `<train_dir>/metrics.jsonl`; other
+    checkpoints, and one copied out of its run folder, have none.
+
+    Args:
+        path, which: see `resolve`.
+
+    Returns:
+        {"step", "psnr", "bicubic_psnr", "num_images"} (PSNR on Y in dB, the
+        final step and bicubic on the same validation faces), or None.
+
+    Example:
+        checkpoint_validation("runs/dic")  # {"step": 1000, "psnr": 24.4, "bicubic_psnr": 24.0, ...}
+    """
+    checkpoint_path = resolve(path, which)
+    step = read_state(checkpoint_path)["step"]
+    train_dir = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint_path)))
+    for entry in read_metrics(os.path.join(train_dir, METRICS_FILE)):
+        if entry.get("step") == step and "bicubic_psnr" in entry:
+            return {"step": step, "psnr": entry["psnr"], "bicubic_psnr": entry["bicubic_psnr"],
+                    "num_images": entry.get("num_images")}
+    return None
 
 
 def read_state(checkpoint_path):

@@ -21,7 +21,8 @@ For each photo `<stem>.<ext>` with at least one face, into `output_dir`:
                    "flags": ["upsampled"], "lr_file", "bicubic_file", "sr_file",
                    "landmarks_steps": [[[x, y] x 68] x T]}]}},
      "no_face": ["<file name>", ...], "skipped": {"<file name>": "<why>"},
-     "upscale": 2, "models": [{"source", "scale", "lr_size"}, ...]}
+     "upscale": 2, "models": [{"source", "scale", "lr_size", "validation": {"step", "psnr",
+        "bicubic_psnr", "num_images"} or null, "refused": "<why it is never used>" (only then)}, ...]}
 
 All coordinates are photo pixels (pixel centres at integers). `paste_s`
 includes the bicubic upscale of the whole photo. Photos without a face and
@@ -68,7 +69,9 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
         paths: photo files.
         predictors: one `dic_tf.inference.KerasPredictor` / `SavedModelPredictor`
             or a list of them (anything with `lr_size` and `scale`, see
-            `photo.run_model`); each face gets the one `choice.choose_model` picks.
+            `photo.run_model`); each face gets the one `choice.choose_model` picks;
+            one whose `validation` is not above bicubic is never used
+            (`choice.validation_refusal`, reported once on stderr).
         output_dir: created if needed; existing files are never overwritten
             (`photos.json` there refuses the run, a photo whose output files
             exist is skipped).
@@ -97,12 +100,18 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
     if os.path.exists(report_path):
         raise FileExistsError(f"{report_path} exists: give a new --output_dir (nothing is overwritten).")
     os.makedirs(output_dir, exist_ok=True)
-    models = [{"source": source, "scale": p.scale, "lr_size": p.lr_size} for source, p in zip(sources, predictors)]
+    refusals = photo.model_refusals(predictors)
+    models = [{"source": source, "scale": p.scale, "lr_size": p.lr_size,
+               "validation": getattr(p, "validation", None), **({"refused": refused} if refused else {})}
+              for source, p, refused in zip(sources, predictors, refusals)]
+    for model in models:
+        if "refused" in model:
+            tqdm.write(f"{model['source']} {model['refused']}: its faces stay bicubic", file=sys.stderr)
     report = {"photos": {}, "no_face": [], "skipped": {}, "upscale": upscale, "models": models}
     for path in tqdm(paths, desc="photos", unit="photo", disable=len(paths) == 1 or not progress):
         name = os.path.basename(path)
         try:
-            entry = _photo(path, predictors, output_dir, upscale, output_format, detector, models,
+            entry = _photo(path, predictors, refusals, output_dir, upscale, output_format, detector, models,
                            max_pixels or max_input_pixels(upscale))
         except (image_files.ImageReadError, FileExistsError) as error:
             tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
@@ -162,7 +171,7 @@ def run(paths, make_models, output_dir, upscale=2, output_format="auto", progres
     return 0 if done else 1
 
 
-def _photo(path, predictors, output_dir, upscale, output_format, detector, models, max_pixels):
+def _photo(path, predictors, refusals, output_dir, upscale, output_format, detector, models, max_pixels):
     """One photo: its `photos.json` entry, or None without a face; raises on a bad or clashing file."""
     name = os.path.basename(path)
     start = time.perf_counter()
@@ -173,7 +182,7 @@ def _photo(path, predictors, output_dir, upscale, output_format, detector, model
     timing["detection_s"] = time.perf_counter() - start
     if not faces:
         return None
-    plans = photo.plan_faces(faces, [p.lr_size for p in predictors], upscale)
+    plans = photo.plan_faces(faces, [p.lr_size for p in predictors], upscale, refusals=refusals)
     output, chosen = output_file(name, upscale, output_format)
     crops = _crop_names(os.path.splitext(name)[0], plans)
     existing = [f for f in [output, *sum(crops, [])] if os.path.exists(os.path.join(output_dir, f))]

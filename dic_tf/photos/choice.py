@@ -16,20 +16,21 @@ crop square mapped into the photo, `alignment.crop_side`). The rule:
    smallest `|log2(c / lr_size)|` (a tie goes to the larger LR, which keeps
    more pixels);
 4. a face no model can use (`c >= 2^0.5 x` the largest LR size) is left as
-   the bicubic background of the output photo and reported with its reason.
-
-With this rule and the reduced x8 and x4 models of docs/photos.md, every
-measured cell of faces of 12-32 px at `--upscale` 2, 4 and 8 is above
-bicubic (+0.44 to +1.08 dB); faces of 48 and 64 px went to the x2 model,
-which is itself below bicubic on its validation, and came out below it. The
-rule cannot know a model's quality: give models that beat bicubic on your
-faces.
+   the bicubic background of the output photo and reported with its reason;
+5. a model whose own validation (the training run's `metrics.jsonl` line of
+   its checkpoint, or an export's report) is not above bicubic on the same
+   faces is never used (`validation_refusal`): a reduced x2 model 0.41 dB
+   below bicubic on its validation made faces of 48 and 64 px 0.76 and 0.56
+   dB worse than bicubic upscaling (docs/photos.md). A model without a
+   record (the authors' `.pth`, a checkpoint copied out of its run) is used.
 
 Example:
     >>> choose_model(30.0, [16, 32], upscale=2)
     (1, '')
     >>> choose_model(100.0, [16, 32], upscale=2)[1]
     'crop side 100.0 px is at least 2^0.5 x the largest model LR (32 px): every model would discard most of its pixels'
+    >>> choose_model(60.0, [32, 64], upscale=2, refusals=["", "is below bicubic"])[1]
+    'the model that fits it (64-px LR) is below bicubic'
 """
 
 import math
@@ -47,22 +48,52 @@ def octave(crop_side, lr_size):
     return round(math.log2(crop_side / lr_size))
 
 
-def choose_model(crop_side, lr_sizes, upscale):
+def validation_refusal(validation):
+    """Why a model is never used ("" when it may be), from its validation record.
+
+    Args:
+        validation: {"psnr", "bicubic_psnr", "step", ...} on the model's
+            validation faces (`dic_tf.models.saving.checkpoint_validation`, an
+            export report's "validation"), or None (no record: allowed).
+
+    Example:
+        >>> validation_refusal({"step": 1000, "psnr": 29.23, "bicubic_psnr": 29.64})
+        'is not above bicubic on its validation faces (29.23 dB against 29.64 dB at step 1000)'
+        >>> validation_refusal(None)
+        ''
+    """
+    if validation is None or validation["psnr"] > validation["bicubic_psnr"]:
+        return ""
+    return (f"is not above bicubic on its validation faces ({validation['psnr']:.2f} dB against "
+            f"{validation['bicubic_psnr']:.2f} dB at step {validation['step']})")
+
+
+def choose_model(crop_side, lr_sizes, upscale, refusals=None):
     """The index of the model for a face, or None and why.
 
     Args:
         crop_side: the face's crop side in photo pixels.
         lr_sizes: each model's LR side, in the models' order.
         upscale: the output photo's factor (1, 2, 4 or 8).
+        refusals: per model, why it is never used ("" when it may be;
+            `validation_refusal`); None: every model may be.
 
     Returns:
         `(index, "")`, or `(None, reason)` when the face stays bicubic.
     """
     if upscale == 1:
         return None, NO_UPSCALE
-    usable = [i for i, lr_size in enumerate(lr_sizes) if octave(crop_side, lr_size) <= 0]
-    if not usable:
+    refusals = refusals or [""] * len(lr_sizes)
+    fitting = [i for i, lr_size in enumerate(lr_sizes) if octave(crop_side, lr_size) <= 0]
+    if not fitting:
         return None, (f"crop side {crop_side:.1f} px is at least 2^0.5 x the largest model LR "
                       f"({max(lr_sizes)} px): every model would discard most of its pixels")
-    best = min(usable, key=lambda i: (abs(math.log2(crop_side / lr_sizes[i])), -lr_sizes[i]))
-    return best, ""
+
+    def best(indices):
+        return min(indices, key=lambda i: (abs(math.log2(crop_side / lr_sizes[i])), -lr_sizes[i]))
+
+    usable = [i for i in fitting if not refusals[i]]
+    if not usable:
+        refused = best(fitting)
+        return None, f"the model that fits it ({lr_sizes[refused]}-px LR) {refusals[refused]}"
+    return best(usable), ""

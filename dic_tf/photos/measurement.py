@@ -196,7 +196,8 @@ def score_pair(pair, predictors, upscale):
 
     Returns:
         dict: "bicubic": (psnr, ssim); "models": [(psnr, ssim)] per predictor;
-        "chosen": the index `choice.choose_model` picks, or None (bicubic kept);
+        "chosen": the index `choice.choose_model` picks (a model not above
+        bicubic on its validation never: `photo.model_refusals`), or None (bicubic kept);
         "crop_side": the face's crop side from its 5 points.
 
     Example:
@@ -204,7 +205,7 @@ def score_pair(pair, predictors, upscale):
         1
     """
     lr_sizes = [p.lr_size for p in predictors]
-    (plan,) = photo.plan_faces([pair.face], lr_sizes, upscale)
+    (plan,) = photo.plan_faces([pair.face], lr_sizes, upscale, refusals=photo.model_refusals(predictors))
     models = []
     for index in range(len(predictors)):
         forced = photo.plan_faces([pair.face], lr_sizes, upscale, model=index)

@@ -15,7 +15,7 @@ feathered mask, into the photo upscaled with Pillow bicubic (`paste`). So
 no pixel is interpolated at a fractional offset: on 100 held-out faces a
 "model" that only bicubic-upsamples its LR gives back the bicubic photo
 through this path (to 0.02 dB), where the first design, a crop turned
-upright and scaled to the template exactly, lost 0.8-1.2 dB at faces of
+upright and scaled to the template exactly, lost 0.68-1.2 dB at faces of
 the LR's size (docs/photos.md). The price is a face up to 2^0.5 times
 larger or smaller in the LR than in the training crops, and not turned
 upright (the official crops are not turned either). A face whose window
@@ -153,7 +153,7 @@ def face_lr(photo, transform, lr_size):
     return alignment.align_face(photo, alignment.rescale(transform, lr_size, HR_SIZE), lr_size)
 
 
-def plan_faces(faces, lr_sizes, upscale, model=None):
+def plan_faces(faces, lr_sizes, upscale, model=None, refusals=None):
     """The chosen model (`choice.choose_model`) of each face and its window (`window_transform`).
 
     Args:
@@ -162,6 +162,7 @@ def plan_faces(faces, lr_sizes, upscale, model=None):
         upscale: the output photo's factor.
         model: give every face this model index instead of the rule's choice
             (for measurements, `dic_tf.photos.measurement`).
+        refusals: per model, why it is never used (`model_refusals`); None: none is refused.
 
     Returns:
         list of `FacePlan`, in the order of `faces`.
@@ -173,11 +174,22 @@ def plan_faces(faces, lr_sizes, upscale, model=None):
     for face in faces:
         transform = face_transform(face)
         side = alignment.crop_side(transform, HR_SIZE)
-        chosen, reason = (model, "") if model is not None else choice.choose_model(side, lr_sizes, upscale)
+        chosen, reason = ((model, "") if model is not None
+                          else choice.choose_model(side, lr_sizes, upscale, refusals))
         if chosen is not None:
             transform = window_transform(transform, lr_sizes[chosen])
         plans.append(FacePlan(face, transform, side, chosen, reason))
     return plans
+
+
+def model_refusals(predictors):
+    """Per predictor, why it is never used ("" when it may be): `choice.validation_refusal` of its `validation`.
+
+    Example:
+        >>> model_refusals([inference.KerasPredictor(model)])  # doctest: +SKIP
+        ['']
+    """
+    return [choice.validation_refusal(getattr(p, "validation", None)) for p in predictors]
 
 
 def super_resolve_photo(photo, plans, predictors, upscale, timing=None):

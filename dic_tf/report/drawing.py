@@ -79,3 +79,28 @@ def heat_overlay(image, heat, alpha=0.5):
     )
     blended = (1.0 - alpha) * image.astype(np.float32) + alpha * 255.0 * colors
     return np.round(np.clip(blended, 0, 255)).astype(np.uint8)
+
+
+def labelled_panels(panels, gap=6, label_height=14):
+    """Images side by side on white, top-aligned, each at its own size with its label underneath.
+
+    Args:
+        panels: list of `(uint8 [h, w, 3], label)`.
+        gap: pixels between panels.
+        label_height: pixels of the label row.
+
+    Returns:
+        uint8 `[max h + label_height, sum w + gaps, 3]`.
+
+    Example:
+        labelled_panels([(lr, "input"), (sr, "dic_tf x4")]).shape  # (128 + 14, 32 + 6 + 128, 3)
+    """
+    width = sum(p.shape[1] for p, _ in panels) + gap * (len(panels) - 1)
+    height = max(p.shape[0] for p, _ in panels) + label_height
+    canvas = Image.new("RGB", (width, height), "white")
+    draw, x = ImageDraw.Draw(canvas), 0
+    for pixels, label in panels:
+        canvas.paste(Image.fromarray(np.ascontiguousarray(pixels)), (x, 0))
+        draw.text((x + 2, height - label_height + 1), label, fill="black")
+        x += pixels.shape[1] + gap
+    return np.asarray(canvas)

@@ -25,22 +25,14 @@ import keras
 
 from dic_tf import metrics
 from dic_tf.inference.function import InferenceFunction
+from dic_tf.models.saving import METRICS_FILE, read_metrics
 from dic_tf.training import checkpoints
 from dic_tf.training.optimizer import guarded_optimizer
 from dic_tf.utils import atomic
 
-METRICS_FILE = "metrics.jsonl"
-
 
 class DivergenceError(RuntimeError):
     """Too many consecutive optimizer steps had a non-finite loss or gradient."""
-
-
-def read_metrics(path):
-    if not os.path.isfile(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def truncate_metrics(path, step):

@@ -27,7 +27,7 @@ from dic_tf.data.pydataset import FacePyDataset
 from dic_tf.models import build_dic, build_feedback_hourglass, build_stacked_hourglass, saving
 from dic_tf.models.initialization import initialize
 from dic_tf.training import checkpoints, distribution, pretrained_weights
-from dic_tf.training.callbacks import TrainingCallback, read_metrics, truncate_metrics
+from dic_tf.training.callbacks import TrainingCallback, truncate_metrics
 from dic_tf.training.tasks import PAPER_MILESTONES, DICTask, LandmarkTask
 from dic_tf.utils import atomic
 
@@ -137,7 +137,7 @@ class TrainingRun:
             mode, model_config, train_config, run)
         self.strategy = strategy = distribution.current_strategy(strategy)
         self.checkpoint_dir = os.path.join(run.train_dir, "checkpoints")
-        self.metrics_path = os.path.join(run.train_dir, "metrics.jsonl")
+        self.metrics_path = os.path.join(run.train_dir, saving.METRICS_FILE)
         manifest = shards.read_manifest(run.train_data)
         self.epoch_steps = sample.steps_per_epoch(manifest["num_examples"], run.batch_size, True)
         if self.epoch_steps == 0:
@@ -290,7 +290,7 @@ class TrainingRun:
         run = self.run
         if self.step >= run.num_train_steps:
             print(f"{self.checkpoint_dir} is already at step {self.step}; nothing to do.")
-            metrics = read_metrics(self.metrics_path)
+            metrics = saving.read_metrics(self.metrics_path)
             return metrics[-1] if run.val_data and metrics else None
         self.callback.step = self.step
         self.task.fit(self.dataset(), epochs=1, steps_per_epoch=run.num_train_steps - self.step,
