@@ -235,6 +235,8 @@ def test_a_model_refused_by_its_validation_is_never_chosen(side, refusals, expec
 def test_a_model_must_be_above_bicubic_on_its_validation(psnr, bicubic, refused):
     reason = choice.validation_refusal({"step": 1000, "psnr": psnr, "bicubic_psnr": bicubic})
     assert bool(reason) == refused
+    assert choice.validation_refusal({"step": 1000, "psnr": None, "bicubic_psnr": bicubic}).startswith(
+        "has no finite PSNR")
     assert not refused or reason == (f"is not above bicubic on its validation faces ({psnr:.2f} dB against "
                                      f"{bicubic:.2f} dB at step 1000)")
 
@@ -247,7 +249,7 @@ def test_faces_of_a_model_below_bicubic_stay_bicubic_and_are_reported(group, gro
     refusal = choice.validation_refusal(below)
     assert report["models"] == [{"source": "_LandmarkEcho x8", "scale": 8, "lr_size": 16, "validation": below,
                                  "refused": refusal}]
-    assert f"_LandmarkEcho x8 {refusal}: its faces stay bicubic" in capsys.readouterr().err
+    assert f"_LandmarkEcho x8 {refusal}: it is not used" in capsys.readouterr().err
     faces = report["photos"]["group.png"]["faces"]
     assert len(faces) == len(PASTED)
     for face in faces:
@@ -536,7 +538,7 @@ def test_predict_photos_refuses_a_checkpoint_its_run_validated_below_bicubic(gro
     result = _predict(f"--checkpoint={run}", f"--input={group_file / 'group.jpg'}", f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 0, result.stderr[-3000:]
     refusal = "is not above bicubic on its validation faces (23.50 dB against 23.80 dB at step 2)"
-    assert f"--checkpoint={run} {refusal}: its faces stay bicubic" in result.stderr
+    assert f"--checkpoint={run} {refusal}: it is not used" in result.stderr
     assert f"{len(PASTED)} face(s) (0 super-resolved, {len(PASTED)} left bicubic)" in result.stdout
     with open(tmp_path / "out" / "photos.json") as f:
         report = json.load(f)

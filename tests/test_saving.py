@@ -61,6 +61,10 @@ def test_a_checkpoint_carries_the_validation_of_its_own_step(run, tmp_path):
     assert saving.checkpoint_validation(str(run / "best")) == {
         "step": 2, "psnr": 29.23, "bicubic_psnr": 29.64, "num_images": 100}
     assert saving.checkpoint_validation(str(run)) is None  # step 3 was checkpointed, not validated
+    _validations(run, (2, 29.0, 29.64), (2, 29.9, 29.64))
+    with open(run / saving.METRICS_FILE, "a") as f:
+        f.write('{"step": 3, "psnr": 2')  # a run killed while appending
+    assert saving.checkpoint_validation(str(run / "best"))["psnr"] == 29.9  # the newest line of the step
     copied = tmp_path / "elsewhere" / "ckpt-00000002"
     shutil.copytree(checkpoints / "ckpt-00000002", copied)
     assert saving.checkpoint_validation(str(copied)) is None

@@ -78,7 +78,7 @@ def _export():
         lr_size=lr_size,
         model_name=FLAGS.model_name,
         tflite_variants=variants,
-        source=source,
+        source={key: value for key, value in source.items() if key != "validation"},
         validation=source["validation"],
     )
     print(format_report(report))

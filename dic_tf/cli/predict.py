@@ -24,7 +24,8 @@ super-resolved in a window of the photo and pasted back:
 
 It writes <stem>_x<upscale>.jpg for a JPEG photo (.png otherwise) and
 photos.json; --checkpoint and --saved_model may be repeated there (each face
-goes to the model whose LR size fits it, or stays bicubic: docs/photos.md).
+goes to the model whose LR size fits it, or stays bicubic; a checkpoint its
+run validated at or below bicubic is not used: docs/photos.md).
 
 Inputs are read upright (EXIF orientation applied) as 8-bit RGB
 (`dic_tf.utils.image_files`); crops of any size are resized to the LR size

@@ -33,14 +33,15 @@ def load_dic(checkpoint=None, pytorch_checkpoint=None, config=None, lr_size=None
         raise ValueError("Give exactly one of a training checkpoint or an official PyTorch checkpoint.")
     if checkpoint is not None:
         try:
-            from dic_tf.models.saving import checkpoint_validation, load_model
+            from dic_tf.models.saving import checkpoint_validation, load_model, resolve
         except ImportError as error:
             raise ImportError(
                 f"Loading the training checkpoint {checkpoint!r} needs dic_tf.models.saving, which "
                 f"failed to import: {error}"
             ) from error
-        model, config = load_model(os.fspath(checkpoint))
-        return model, _info("checkpoint", checkpoint, config, checkpoint_validation(os.fspath(checkpoint)))
+        path = resolve(os.fspath(checkpoint))  # once: a live run may write a newer checkpoint meanwhile
+        model, config = load_model(path)
+        return model, _info("checkpoint", checkpoint, config, checkpoint_validation(path))
     from dic_tf.convert import load_official_weights
     from dic_tf.models import build_dic
 

@@ -101,10 +101,18 @@ def checkpoint_validation(path, which="latest"):
     """
     checkpoint_path = resolve(path, which)
     step = read_state(checkpoint_path)["step"]
-    train_dir = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint_path)))
-    for entry in read_metrics(os.path.join(train_dir, METRICS_FILE)):
-        if entry.get("step") == step and "bicubic_psnr" in entry:
-            return {"step": step, "psnr": entry["psnr"], "bicubic_psnr": entry["bicubic_psnr"],
+    metrics = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint_path))), METRICS_FILE)
+    if not os.path.isfile(metrics):
+        return None
+    with open(metrics) as f:
+        lines = f.read().splitlines()
+    for line in reversed(lines):  # the newest line of the step; a torn last line (a killed run) is passed over
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and entry.get("step") == step and "bicubic_psnr" in entry:
+            return {"step": step, "psnr": entry.get("psnr"), "bicubic_psnr": entry["bicubic_psnr"],
                     "num_images": entry.get("num_images")}
     return None
 

@@ -16,7 +16,7 @@ For each photo `<stem>.<ext>` with at least one face, into `output_dir`:
         "timing": {"read_s", "detection_s", "alignment_s", "sr_s", "paste_s", "write_s"},
         "faces": [{"box": [xmin, ymin, xmax, ymax], "confidence": c, "points": [[x, y] x 5],
                    "transform": [[a, b, tx], [c, d, ty]] (photo -> 128-px crop), "crop_side": px,
-                   "model": {"source": "--checkpoint=...", "scale": 8, "lr_size": 16} or null,
+                   "model": its entry of "models" below, or null,
                    "reason": "<why the face was left bicubic>" (only when "model" is null),
                    "flags": ["upsampled"], "lr_file", "bicubic_file", "sr_file",
                    "landmarks_steps": [[[x, y] x 68] x T]}]}},
@@ -71,7 +71,8 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
             or a list of them (anything with `lr_size` and `scale`, see
             `photo.run_model`); each face gets the one `choice.choose_model` picks;
             one whose `validation` is not above bicubic is never used
-            (`choice.validation_refusal`, reported once on stderr).
+            (`choice.validation_refusal`, reported once on stderr): its faces
+            go to another model that fits them or stay bicubic.
         output_dir: created if needed; existing files are never overwritten
             (`photos.json` there refuses the run, a photo whose output files
             exist is skipped).
@@ -106,7 +107,7 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
               for source, p, refused in zip(sources, predictors, refusals)]
     for model in models:
         if "refused" in model:
-            tqdm.write(f"{model['source']} {model['refused']}: its faces stay bicubic", file=sys.stderr)
+            tqdm.write(f"{model['source']} {model['refused']}: it is not used", file=sys.stderr)
     report = {"photos": {}, "no_face": [], "skipped": {}, "upscale": upscale, "models": models}
     for path in tqdm(paths, desc="photos", unit="photo", disable=len(paths) == 1 or not progress):
         name = os.path.basename(path)

@@ -19,7 +19,9 @@ crop square mapped into the photo, `alignment.crop_side`). The rule:
    the bicubic background of the output photo and reported with its reason;
 5. a model whose own validation (the training run's `metrics.jsonl` line of
    its checkpoint, or an export's report) is not above bicubic on the same
-   faces is never used (`validation_refusal`): a reduced x2 model 0.41 dB
+   faces is never used (`validation_refusal`): its faces go to the
+   best-fitting model that is not refused, or stay bicubic when every model
+   that fits them is: a reduced x2 model 0.41 dB
    below bicubic on its validation made faces of 48 and 64 px 0.76 and 0.56
    dB worse than bicubic upscaling (docs/photos.md). A model without a
    record (the authors' `.pth`, a checkpoint copied out of its run) is used.
@@ -62,7 +64,12 @@ def validation_refusal(validation):
         >>> validation_refusal(None)
         ''
     """
-    if validation is None or validation["psnr"] > validation["bicubic_psnr"]:
+    if validation is None:
+        return ""
+    psnr, bicubic = validation.get("psnr"), validation.get("bicubic_psnr")
+    if psnr is None or bicubic is None:  # an export keeps a non-finite PSNR as null
+        return f"has no finite PSNR in its validation record ({validation})"
+    if psnr > bicubic:
         return ""
     return (f"is not above bicubic on its validation faces ({validation['psnr']:.2f} dB against "
             f"{validation['bicubic_psnr']:.2f} dB at step {validation['step']})")
