@@ -292,6 +292,7 @@ def test_batching_and_paired_folders_give_the_same_outputs(tiny, demo, tmp_path)
 
 def test_checkpoint_source_uses_dic_tf_checkpoint(tiny, monkeypatch):
     monkeypatch.setattr(saving, "load_model", lambda path: (tiny, tiny.config))
+    monkeypatch.setattr(saving, "resolve", lambda path: path)
     monkeypatch.setattr(saving, "checkpoint_validation", lambda path: {"step": 7})
     model, info = load_dic(checkpoint="runs/ckpt")
     assert model is tiny and info["kind"] == "checkpoint" and info["config"]["num_steps"] == 3
