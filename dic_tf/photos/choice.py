@@ -21,10 +21,10 @@ crop square mapped into the photo, `alignment.crop_side`). The rule:
    its checkpoint, or an export's report) is not above bicubic on the same
    faces is never used (`validation_refusal`): its faces go to the
    best-fitting model that is not refused, or stay bicubic when every model
-   that fits them is: a reduced x2 model 0.41 dB
-   below bicubic on its validation made faces of 48 and 64 px 0.76 and 0.56
-   dB worse than bicubic upscaling (docs/photos.md). A model without a
-   record (the authors' `.pth`, a checkpoint copied out of its run) is used.
+   that fits them is. A reduced x2 model 0.41 dB below bicubic on its
+   validation made faces of 48 and 64 px 0.76 and 0.56 dB worse than bicubic
+   upscaling (docs/photos.md). A model without a record (the authors'
+   `.pth`, a checkpoint copied out of its run) is used.
 
 Example:
     >>> choose_model(30.0, [16, 32], upscale=2)
@@ -71,8 +71,8 @@ def validation_refusal(validation):
         return f"has no finite PSNR in its validation record ({validation})"
     if psnr > bicubic:
         return ""
-    return (f"is not above bicubic on its validation faces ({validation['psnr']:.2f} dB against "
-            f"{validation['bicubic_psnr']:.2f} dB at step {validation['step']})")
+    return (f"is not above bicubic on its validation faces ({psnr:.2f} dB against {bicubic:.2f} dB "
+            f"at step {validation['step']})")
 
 
 def choose_model(crop_side, lr_sizes, upscale, refusals=None):
