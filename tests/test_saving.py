@@ -68,3 +68,14 @@ def test_a_checkpoint_carries_the_validation_of_its_own_step(run, tmp_path):
     copied = tmp_path / "elsewhere" / "ckpt-00000002"
     shutil.copytree(checkpoints / "ckpt-00000002", copied)
     assert saving.checkpoint_validation(str(copied)) is None
+
+
+def test_read_metrics_passes_over_a_torn_last_line_and_names_a_bad_one_before_it(tmp_path):
+    """A run killed while appending leaves a cut last line: the records before it are read."""
+    path = tmp_path / saving.METRICS_FILE
+    assert saving.read_metrics(str(path)) == []
+    path.write_text('{"step": 2, "psnr": 29.0}\n\n{"step": 4, "psnr": 30.0}\n{"step": 6, "ps')
+    assert saving.read_metrics(str(path)) == [{"step": 2, "psnr": 29.0}, {"step": 4, "psnr": 30.0}]
+    path.write_text('{"step": 2, "psnr": 29.0}\n{"step": 4, "ps\n{"step": 6, "psnr": 31.0}\n')
+    with pytest.raises(ValueError, match=r"metrics\.jsonl, line 2: not a JSON validation record"):
+        saving.read_metrics(str(path))

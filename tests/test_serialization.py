@@ -32,11 +32,15 @@ from dic_tf.layers import (
 )
 from dic_tf.models import (
     DIC,
+    FeedbackHourglassConfig,
     FeedbackHourglassModel,
     LightCNNDiscriminator,
     LightCNNFeatures,
     StackedHourglassModel,
     build_dic,
+    build_feedback_hourglass,
+    build_lightcnn,
+    build_stacked_hourglass,
 )
 from dic_tf.models.dic_config import DICConfig
 from dic_tf.models.lightcnn import LightCNNTrunk, MaxFeatureMap, MFMGroup
@@ -191,3 +195,28 @@ def test_keras_file_loads_in_a_process_that_imports_only_keras_and_dic_tf(tmp_pa
         for t in range(model.config.num_steps):
             np.testing.assert_array_equal(loaded[f"sr_{t}"], np.asarray(out["sr"][t]))
             np.testing.assert_array_equal(loaded[f"heatmaps_{t}"], np.asarray(out["heatmaps"][t]))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: build_dic(DICConfig.tiny()),
+    lambda: build_feedback_hourglass(FeedbackHourglassConfig(num_features=16, num_steps=2)),
+    lambda: build_stacked_hourglass(16, 1, 68),
+    lambda: build_lightcnn("features"),
+], ids=["dic", "feedback_hourglass", "stacked_hourglass", "lightcnn"])
+def test_a_model_is_built_by_one_trace_of_its_call_and_loads_the_same_way(build, tmp_path, monkeypatch):
+    """`SymbolicBuild`: `model(KerasTensor)` traced `call` twice (build-by-run, then the symbolic call)."""
+    traces = []
+    for cls in (DIC, FeedbackHourglassModel, StackedHourglassModel, LightCNNFeatures):
+        def counted(self, *args, _call=cls.call, **kwargs):
+            traces.append(type(self).__name__)
+            return _call(self, *args, **kwargs)
+        monkeypatch.setattr(cls, "call", counted)
+    model = build()
+    assert len(traces) == 1 and model.built and model.weights
+    model.save(tmp_path / "model.keras")
+    traces.clear()
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert len(traces) == 1
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        assert a.path == b.path
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -251,6 +251,8 @@ def test_resume_reaches_the_same_weights(tmp_path, demo_data):
     straight.train()
     first = _run(tmp_path / "resumed", demo_data, 5)
     first.train()
+    with open(tmp_path / "resumed" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 6, "psnr": 2')  # killed while appending step 6's validation
     resumed = _run(tmp_path / "resumed", demo_data, 8)
     assert resumed.step == 5
     resumed.train()

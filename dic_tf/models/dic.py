@@ -15,6 +15,7 @@ from dic_tf.layers import (
 )
 from dic_tf.layers.feedback import PROJECTIONS
 from dic_tf.models.dic_config import HR_SIZE, REMAT_MODES, SR_SIZE_MULTIPLE, DICConfig
+from dic_tf.models.symbolic_build import SymbolicBuild
 
 # Rematerialisation (`keras.RematScope`) of DIC's layers, by `remat` value:
 #   blocks      every feedback block call (a step's up/down projections and, from
@@ -62,7 +63,7 @@ def check_lr_shape(shape, scale=8, name="lr"):
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")
-class DIC(keras.Model):
+class DIC(SymbolicBuild, keras.Model):
     """Deep Iterative Collaboration network (Ma et al., CVPR 2020).
 
     Step 0 runs the coarse feedback block; every later step runs the attentive
@@ -186,5 +187,5 @@ def build_dic(config=None, lr_size=None, remat="none"):
     config = DICConfig.from_dict(config) if isinstance(config, dict) else config or DICConfig.x8()
     lr_size = lr_size or config.lr_size
     model = DIC(config, remat=remat)
-    model(keras.KerasTensor((1, lr_size, lr_size, 3)))  # symbolic: no JAX op compiled
+    model.build((1, lr_size, lr_size, 3))  # one symbolic pass: no op run, no JAX op compiled
     return model

@@ -5,6 +5,7 @@ import dataclasses
 import keras
 
 from dic_tf.layers import FeedbackHourglass, StackedHourglass
+from dic_tf.models.symbolic_build import SymbolicBuild
 
 
 @dataclasses.dataclass
@@ -42,7 +43,7 @@ class FeedbackHourglassConfig:
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")
-class StackedHourglassModel(keras.Model):
+class StackedHourglassModel(SymbolicBuild, keras.Model):
     """Stacked hourglass (BatchNorm, 'mean' connections) as a Keras model.
 
     Inputs: faces [B, H, W, 3] (normalised space), H and W multiples of 64.
@@ -82,12 +83,12 @@ def build_stacked_hourglass(num_features=256, num_stacks=4, num_keypoints=68, im
         load_official_weights(detector, "HG_68_CelebA.pth")
     """
     model = StackedHourglassModel(num_features, num_stacks, num_keypoints)
-    model(keras.KerasTensor((1, image_size, image_size, 3)))  # symbolic: no JAX op compiled
+    model.build((1, image_size, image_size, 3))  # one symbolic pass: no op run, no JAX op compiled
     return model
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")
-class FeedbackHourglassModel(keras.Model):
+class FeedbackHourglassModel(SymbolicBuild, keras.Model):
     """DIC's feedback hourglass alone, unrolled on one face for landmark pretraining.
 
     Step 0 runs `FeedbackHourglass(images)`; step t > 0 runs it on the same
@@ -136,5 +137,5 @@ def build_feedback_hourglass(config, image_size=128):
         model = build_feedback_hourglass(FeedbackHourglassConfig())
     """
     model = FeedbackHourglassModel(config.num_features, config.num_keypoints, config.num_steps)
-    model(keras.KerasTensor((1, image_size, image_size, 3)))  # symbolic: no JAX op compiled
+    model.build((1, image_size, image_size, 3))  # one symbolic pass: no op run, no JAX op compiled
     return model

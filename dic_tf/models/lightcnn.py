@@ -5,6 +5,7 @@ from keras import layers, ops
 
 from dic_tf.layers.conv_blocks import ConvBlock
 from dic_tf.layers.initializers import torch_default_initializers
+from dic_tf.models.symbolic_build import SymbolicBuild
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")
@@ -100,7 +101,7 @@ class LightCNNTrunk(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")
-class LightCNNFeatures(keras.Model):
+class LightCNNFeatures(SymbolicBuild, keras.Model):
     """LightCNN-9 trunk as the feature extractor of DICGAN's feature loss.
 
     Inputs [B, 128, 128, 3] -> features [B, 8, 8, 128].
@@ -118,7 +119,7 @@ class LightCNNFeatures(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="dic_tf")
-class LightCNNDiscriminator(keras.Model):
+class LightCNNDiscriminator(SymbolicBuild, keras.Model):
     """LightCNN-9 with a one-logit head: DICGAN's discriminator.
 
     Inputs [B, 128, 128, 3] -> logits [B, 1]. The flatten is NHWC; the weight
@@ -153,5 +154,5 @@ def build_lightcnn(kind):
     if kind not in models:
         raise ValueError(f"Unknown LightCNN kind {kind!r}; expected one of {sorted(models)}.")
     model = models[kind]()
-    model(keras.KerasTensor((1, 128, 128, 3)))  # symbolic: no JAX op compiled
+    model.build((1, 128, 128, 3))  # one symbolic pass: no op run, no JAX op compiled
     return model

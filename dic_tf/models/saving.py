@@ -73,13 +73,27 @@ def best_checkpoint(directory):
 def read_metrics(path):
     """The validations of a run's `metrics.jsonl`, oldest first ([] when there is none).
 
+    A last line cut short (a run killed while appending it) is passed over;
+    training's resume then rewrites the file without it (`truncate_metrics`).
+
+    Raises:
+        ValueError: a line before the last is not JSON (the file, the line).
+
     Example:
         read_metrics("runs/dic/metrics.jsonl")[-1]["psnr"]
     """
     if not os.path.isfile(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    entries = []
+    for number, line in enumerate(lines, 1):
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number < len(lines):
+                raise ValueError(f"{path}, line {number}: not a JSON validation record ({error}).") from None
+    return entries
 
 
 def checkpoint_validation(path, which="latest"):
@@ -101,16 +115,8 @@ def checkpoint_validation(path, which="latest"):
     """
     checkpoint_path = resolve(path, which)
     step = read_state(checkpoint_path)["step"]
-    metrics = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint_path))), METRICS_FILE)
-    if not os.path.isfile(metrics):
-        return None
-    with open(metrics) as f:
-        lines = f.read().splitlines()
-    for line in reversed(lines):  # the newest line of the step; a torn last line (a killed run) is passed over
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    run_dir = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint_path)))
+    for entry in reversed(read_metrics(os.path.join(run_dir, METRICS_FILE))):  # the newest line of the step
         if isinstance(entry, dict) and entry.get("step") == step and "bicubic_psnr" in entry:
             return {"step": step, "psnr": entry.get("psnr"), "bicubic_psnr": entry["bicubic_psnr"],
                     "num_images": entry.get("num_images")}
