@@ -158,6 +158,22 @@ def test_paste_back_round_trip_changes_the_face_by_under_one_grey_level(group, f
         np.testing.assert_array_equal(canvas[untouched], plain[untouched])
 
 
+@pytest.mark.parametrize("window, upscale", [(16, 8), (32, 2), (32, 8), (64, 4)])
+def test_a_window_face_is_pasted_after_one_pillow_resize_at_whole_pixels(window, upscale):
+    """The 128 SR face covers window x U output pixels: as it is, shrunk or enlarged by Pillow bicubic."""
+    face = np.clip(np.random.default_rng(window).normal(128, 60, (128, 128, 3)), 0, 255).astype(np.uint8)
+    x0, y0, k = 10, 12, 128 / window  # the window's corner in the photo, crop pixels per photo pixel
+    transform = np.array([[k, 0, -k * x0 + (k - 1) / 2], [0, k, -k * y0 + (k - 1) / 2]])
+    canvas = np.zeros((100 * upscale, 100 * upscale, 3), np.uint8)
+    paste.paste_face(canvas, face, transform, upscale, mask=np.ones((128, 128), np.float32))
+    side = window * upscale
+    expected = face if side == 128 else resize_bicubic(face, side)
+    top, left = upscale * y0, upscale * x0
+    np.testing.assert_array_equal(canvas[top:top + side, left:left + side], expected)
+    canvas[top:top + side, left:left + side] = 0
+    assert not canvas.any()  # nothing outside the window
+
+
 class _LandmarkEcho:
     """A SavedModel-like predictor: bicubic SR, and the 5 template points as landmarks."""
 
@@ -331,6 +347,44 @@ def test_nothing_is_overwritten(group, detector, tmp_path, capsys):
     assert sorted(os.listdir(out)) == ["group_face1_sr.png", "photos.json"]
     with pytest.raises(FileExistsError, match="photos.json exists"):
         batch.super_resolve_photos([str(tmp_path / "group.png")], _LandmarkEcho(), str(out), detector=detector)
+
+
+def test_photos_sharing_a_stem_keep_their_whole_names(group, detector, tmp_path):
+    """a.jpg and a.png: a.jpg_x2.jpg and a.png_x2.png (and their faces' files), neither skipped."""
+    Image.fromarray(group[0]).save(tmp_path / "a.png")
+    Image.fromarray(group[0]).save(tmp_path / "a.jpg", quality=95)
+    out = tmp_path / "out"
+    report = batch.super_resolve_photos([str(tmp_path / "a.jpg"), str(tmp_path / "a.png")], _LandmarkEcho(),
+                                        str(out), detector=detector)
+    assert report["skipped"] == {} and sorted(report["photos"]) == ["a.jpg", "a.png"]
+    assert [report["photos"][name]["output"] for name in ("a.jpg", "a.png")] == ["a.jpg_x2.jpg", "a.png_x2.png"]
+    assert {"a.jpg_face1_sr.png", "a.png_face1_sr.png"} <= set(os.listdir(out))
+    assert batch.super_resolve_photos([str(tmp_path / "a.png")], _LandmarkEcho(), str(tmp_path / "one"),
+                                      detector=detector)["photos"]["a.png"]["output"] == "a_x2.png"
+
+
+def test_a_run_stopped_part_way_keeps_the_report_of_the_photos_written(group, detector, tmp_path):
+    Image.fromarray(group[0]).save(tmp_path / "first.png")
+    Image.fromarray(group[0]).save(tmp_path / "second.png")
+    echo = _LandmarkEcho()
+
+    class StopsOnTheSecondPhoto(_LandmarkEcho):
+        calls = 0
+
+        def __call__(self, lr):
+            StopsOnTheSecondPhoto.calls += 1
+            if StopsOnTheSecondPhoto.calls > 1:
+                raise KeyboardInterrupt
+            return echo(lr)
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        batch.super_resolve_photos([str(tmp_path / "first.png"), str(tmp_path / "second.png")],
+                                   StopsOnTheSecondPhoto(), str(out), detector=detector)
+    report = json.loads((out / "photos.json").read_text())
+    assert list(report["photos"]) == ["first.png"] and report["photos"]["first.png"]["output"] == "first_x2.png"
+    assert report["stopped"] == {"photo": "second.png", "error": "KeyboardInterrupt: "}
+    assert not (out / "second_x2.png").exists()
 
 
 def _save_variants(image, folder):
@@ -552,6 +606,7 @@ def test_predict_photos_refuses_a_checkpoint_its_run_validated_below_bicubic(gro
     (["--nophotos", "--upscale=4"], "--upscale applies to --photos only."),
     (["--lr_size=16"], "--lr_size does not apply to --photos"),
     (["--nophotos", "--checkpoint={run}"], "--checkpoint is given 2 times; expected one model here."),
+    (["--pytorch_checkpoint=a.pth", "--pytorch_checkpoint=b.pth"], "--pytorch_checkpoint is given 2 times"),
 ])
 def test_flags_that_do_not_apply_are_refused_in_one_line(args, expected, tmp_path):
     run = os.path.join(ROOT, "tests", "fixtures", "v2", "run")

@@ -220,9 +220,10 @@ def model_sources_from_flags(sources=MODEL_SOURCES, flag_values=FLAGS):
     given = [(name, path) for name in sources for path in _values(name, flag_values)]
     if not given:
         raise app.UsageError(f"Give at least one of {_one_of(sources)}; got none.")
-    official = [path for name, path in given if name == "pytorch_checkpoint"]
-    if len(official) > 1:
-        raise app.UsageError(f"--pytorch_checkpoint is given {len(official)} times; expected at most one "
+    # A single-valued flag keeps its last value: `present` counts every time it was given.
+    official = flag_values["pytorch_checkpoint"].present if "pytorch_checkpoint" in sources else 0
+    if official > 1:
+        raise app.UsageError(f"--pytorch_checkpoint is given {official} times; expected at most one "
                              "(the config flags describe its architecture).")
     _check_sources(given, (), flag_values)
     return given

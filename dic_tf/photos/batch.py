@@ -22,12 +22,14 @@ For each photo `<stem>.<ext>` with at least one face, into `output_dir`:
                    "landmarks_steps": [[[x, y] x 68] x T]}]}},
      "no_face": ["<file name>", ...], "skipped": {"<file name>": "<why>"},
      "upscale": 2, "models": [{"source", "scale", "lr_size", "validation": {"step", "psnr",
-        "bicubic_psnr", "num_images"} or null, "refused": "<why it is never used>" (only then)}, ...]}
+        "bicubic_psnr", "num_images"} or null, "refused": "<why it is never used>" (only then)}, ...],
+     "stopped": {"photo": "<file name>", "error": "<type>: <message>"} (only for a run stopped part-way)}
 
 All coordinates are photo pixels (pixel centres at integers). `paste_s`
 includes the bicubic upscale of the whole photo. Photos without a face and
 unreadable or too large photos are reported on one line each and left out;
-the rest of the batch goes on.
+the rest of the batch goes on. Photos that share a stem (a.jpg, a.png) use
+their whole names as stems (a.jpg_x2.jpg, a.png_x2.png).
 """
 
 import json
@@ -75,7 +77,8 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
             go to another model that fits them or stay bicubic.
         output_dir: created if needed; existing files are never overwritten
             (`photos.json` there refuses the run, a photo whose output files
-            exist is skipped).
+            exist is skipped). `photos.json` is written also when the run
+            stops part-way (with "stopped"), for the photos done.
         upscale: the output photo's factor, one of `UPSCALES`.
         output_format: one of `OUTPUT_FORMATS` (see `output_file`).
         sources: a label per predictor for `photos.json` (default: its class and scale).
@@ -100,6 +103,7 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
     report_path = os.path.join(output_dir, REPORT_FILE)
     if os.path.exists(report_path):
         raise FileExistsError(f"{report_path} exists: give a new --output_dir (nothing is overwritten).")
+    stems = image_files.output_stems(paths)  # a.jpg and a.png: a.jpg_x2.jpg and a.png_x2.png
     os.makedirs(output_dir, exist_ok=True)
     refusals = photo.model_refusals(predictors)
     models = [{"source": source, "scale": p.scale, "lr_size": p.lr_size,
@@ -109,28 +113,37 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
         if "refused" in model:
             tqdm.write(f"{model['source']} {model['refused']}: it is not used", file=sys.stderr)
     report = {"photos": {}, "no_face": [], "skipped": {}, "upscale": upscale, "models": models}
-    for path in tqdm(paths, desc="photos", unit="photo", disable=len(paths) == 1 or not progress):
-        name = os.path.basename(path)
-        try:
-            entry = _photo(path, predictors, refusals, output_dir, upscale, output_format, detector, models,
-                           max_pixels or max_input_pixels(upscale))
-        except (image_files.ImageReadError, FileExistsError) as error:
-            tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
-            report["skipped"][name] = str(error)
-            continue
-        if entry is None:
-            tqdm.write(f"no face found in {name}; left out", file=sys.stderr)
-            report["no_face"].append(name)
-        else:
-            report["photos"][name] = entry
-    atomic.write_new_file(report_path, (json.dumps(report, indent=1) + "\n").encode("utf-8"))
+    name = None
+    try:
+        for path, stem in tqdm(list(zip(paths, stems)), desc="photos", unit="photo",
+                               disable=len(paths) == 1 or not progress):
+            name = os.path.basename(path)
+            try:
+                entry = _photo(path, stem, predictors, refusals, output_dir, upscale, output_format, detector,
+                               models, max_pixels or max_input_pixels(upscale))
+            except (image_files.ImageReadError, FileExistsError) as error:
+                tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
+                report["skipped"][name] = str(error)
+                continue
+            if entry is None:
+                tqdm.write(f"no face found in {name}; left out", file=sys.stderr)
+                report["no_face"].append(name)
+            else:
+                report["photos"][name] = entry
+    except BaseException as error:  # the photos written so far keep their report
+        report["stopped"] = {"photo": name, "error": f"{type(error).__name__}: {error}"}
+        raise
+    finally:
+        atomic.write_new_file(report_path, (json.dumps(report, indent=1) + "\n").encode("utf-8"))
     return report
 
 
-def output_file(name, upscale, output_format="auto"):
+def output_file(name, upscale, output_format="auto", stem=None):
     """`(file name, format)` of the upscaled photo of photo file `name`.
 
     `output_format` "auto" writes JPEG for a JPEG photo and PNG for any other.
+    `stem`: the output's stem (default the file's; `image_files.output_stems`
+    gives photos that share a stem their whole names).
 
     Example:
         >>> output_file("in/group.jpeg", 2), output_file("a.webp", 4), output_file("a.jpg", 8, "png")
@@ -141,7 +154,7 @@ def output_file(name, upscale, output_format="auto"):
     chosen = output_format
     if chosen == "auto":
         chosen = "jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "png"
-    stem = os.path.splitext(os.path.basename(name))[0]
+    stem = stem or image_files.file_stem(name)
     return f"{stem}_x{upscale}.{'jpg' if chosen == 'jpeg' else 'png'}", chosen
 
 
@@ -172,7 +185,7 @@ def run(paths, make_models, output_dir, upscale=2, output_format="auto", progres
     return 0 if done else 1
 
 
-def _photo(path, predictors, refusals, output_dir, upscale, output_format, detector, models, max_pixels):
+def _photo(path, stem, predictors, refusals, output_dir, upscale, output_format, detector, models, max_pixels):
     """One photo: its `photos.json` entry, or None without a face; raises on a bad or clashing file."""
     name = os.path.basename(path)
     start = time.perf_counter()
@@ -184,8 +197,8 @@ def _photo(path, predictors, refusals, output_dir, upscale, output_format, detec
     if not faces:
         return None
     plans = photo.plan_faces(faces, [p.lr_size for p in predictors], upscale, refusals=refusals)
-    output, chosen = output_file(name, upscale, output_format)
-    crops = _crop_names(os.path.splitext(name)[0], plans)
+    output, chosen = output_file(name, upscale, output_format, stem)
+    crops = _crop_names(stem, plans)
     existing = [f for f in [output, *sum(crops, [])] if os.path.exists(os.path.join(output_dir, f))]
     if existing:
         raise FileExistsError(f"{existing[0]} exists in {output_dir} (nothing is overwritten)")

@@ -12,7 +12,7 @@ pixels are proposed, and faces are kept from a final-stage confidence of 0.7
 (MTCNN's default is 0.8; at 0.8 the tests' 16-20 px faces are lost in
 grayscale or JPEG copies, and 0.7 still finds nothing on their backgrounds).
 The upsampling is skipped for photos whose upsampled copy would exceed
-`max_detection_pixels` (1 MP: photos above 0.26 MP, e.g. 512 x 512, are
+`max_detection_pixels` (1 MP: photos above 0.26 MP, e.g. 600 x 600, are
 searched at their own size, for face boxes from 12 px): it bounds the
 detector's memory and time (a 1 MP photo took 3.6 s upsampled x2 and 1.15 s
 at its own size on the 2-core CPU, shared).

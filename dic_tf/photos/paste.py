@@ -74,8 +74,9 @@ def paste_face(canvas, face, transform, scale, mask=None):
     mask = feather_mask(size) if mask is None else np.asarray(mask, np.float32)
     to_crop = canvas_to_crop(transform, scale)
     shrink = scale / alignment.scale_of(transform)  # canvas pixels per crop pixel
-    if shrink < 1:
-        # Downscale the face first with Pillow's antialiased bicubic; the warp then never shrinks.
+    if shrink != 1:
+        # Resize the face first with Pillow's bicubic (antialiased when it shrinks): the warp then
+        # never scales, and moves the face by whole pixels for a window on the photo's grid.
         side = max(1, int(round(size * shrink)))
         face = resize_bicubic(face, side)
         mask = np.asarray(Image.fromarray(mask).resize((side, side), Image.BILINEAR))

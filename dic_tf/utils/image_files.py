@@ -225,28 +225,39 @@ def match_files(names, reference_names, folder, reference_folder):
     return pairs, unmatched
 
 
-def output_names(paths):
-    """Distinct PNG file names for input images: `<stem>.png`, or `<name>.png` on a clash.
+def output_stems(paths):
+    """Distinct output stems for input images: each file's stem, or its whole name on a clash.
 
-    Inputs whose stems are unique keep `<stem>.png`; inputs sharing a stem
-    (a.png, a.jpg) keep their whole name (a.png.png, a.jpg.png).
+    Inputs whose stems are unique keep them; inputs sharing a stem (a.png,
+    a.jpg) keep their whole name (a.png, a.jpg), so that outputs named after
+    them never collide.
 
     Raises:
-        ValueError naming both inputs when two would still share an output.
+        ValueError naming both inputs when two would still share a stem.
+
+    Example:
+        >>> output_stems(["in/a.png", "in/a.jpg", "in/b.jpg"])
+        ['a.png', 'a.jpg', 'b']
+    """
+    names = [os.path.basename(path) for path in paths]
+    stems = [file_stem(name) for name in names]
+    chosen = [stem if stems.count(stem) == 1 else name for name, stem in zip(names, stems)]
+    owner = {}
+    for path, stem in zip(paths, chosen):
+        if stem in owner:
+            raise ValueError(f"{owner[stem]} and {path} would both give outputs named {stem}; rename one.")
+        owner[stem] = path
+    return chosen
+
+
+def output_names(paths):
+    """Distinct PNG file names for input images: `<stem>.png`, or `<name>.png` on a clash (`output_stems`).
 
     Example:
         >>> output_names(["in/a.png", "in/a.jpg", "in/b.jpg"])
         ['a.png.png', 'a.jpg.png', 'b.png']
     """
-    names = [os.path.basename(path) for path in paths]
-    stems = [file_stem(name) for name in names]
-    outputs = [f"{stem}.png" if stems.count(stem) == 1 else f"{name}.png" for name, stem in zip(names, stems)]
-    owner = {}
-    for path, output in zip(paths, outputs):
-        if output in owner:
-            raise ValueError(f"{owner[output]} and {path} would both be written as {output}; rename one.")
-        owner[output] = path
-    return outputs
+    return [f"{stem}.png" for stem in output_stems(paths)]
 
 
 def _orientation(image):
