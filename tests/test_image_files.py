@@ -113,6 +113,27 @@ def test_write_png_is_atomic_and_replaces_only_when_asked(picture, tmp_path):
     assert sorted(os.listdir(tmp_path / "out")) == ["a.png"]
 
 
+def test_an_rgb_colour_profile_is_carried_and_another_is_left_out(picture, tmp_path):
+    """A Display P3 photo's profile travels to its outputs; a Lab/CMYK/gray one does not describe RGB."""
+    from PIL import ImageCms
+
+    rgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    Image.fromarray(picture).save(tmp_path / "rgb.jpg", icc_profile=rgb)
+    Image.fromarray(picture).save(tmp_path / "lab.jpg", icc_profile=lab)
+    Image.fromarray(picture).save(tmp_path / "none.png")
+    assert image_files.rgb_icc_profile(tmp_path / "rgb.jpg") == rgb
+    assert image_files.rgb_icc_profile(tmp_path / "lab.jpg") is None
+    assert image_files.rgb_icc_profile(tmp_path / "none.png") is None
+    assert image_files.rgb_icc_profile(tmp_path / "missing.jpg") is None  # read_rgb reports it
+    image_files.write_jpeg(str(tmp_path / "out.jpg"), picture, icc_profile=rgb)
+    image_files.write_png(str(tmp_path / "out.png"), picture, icc_profile=rgb)
+    image_files.write_png(str(tmp_path / "plain.png"), picture)
+    for name, expected in (("out.jpg", rgb), ("out.png", rgb), ("plain.png", None)):
+        with Image.open(tmp_path / name) as image:
+            assert image.info.get("icc_profile") == expected, name
+
+
 def _umask():
     mask = os.umask(0)
     os.umask(mask)
@@ -121,6 +142,9 @@ def _umask():
 
 def test_names():
     assert image_files.output_names(["x/a.png", "x/a.jpg", "x/b.jpg"]) == ["a.png.png", "a.jpg.png", "b.png"]
+    assert image_files.output_stems(["x/a.png", "x/a.jpg", "x/b.jpg"]) == ["a.png", "a.jpg", "b"]
+    with pytest.raises(ValueError, match="x/a.jpg and y/a.jpg would both give outputs named a.jpg"):
+        image_files.output_stems(["x/a.jpg", "y/a.jpg"])
     pairs, unmatched = image_files.match_files(["a.png", "c.png"], ["a.jpg", "b.png", "c.png"], "sr", "hr")
     assert pairs == [("a.png", "a.jpg"), ("c.png", "c.png")] and unmatched == ["b.png"]
     with pytest.raises(FileNotFoundError, match="No ground truth for 'sr/d.png'"):

@@ -361,6 +361,20 @@ def test_photos_sharing_a_stem_keep_their_whole_names(group, detector, tmp_path)
     assert {"a.jpg_face1_sr.png", "a.png_face1_sr.png"} <= set(os.listdir(out))
     assert batch.super_resolve_photos([str(tmp_path / "a.png")], _LandmarkEcho(), str(tmp_path / "one"),
                                       detector=detector)["photos"]["a.png"]["output"] == "a_x2.png"
+    with Image.open(out / "a.jpg_x2.jpg") as output:
+        assert "icc_profile" not in output.info  # none in, none out
+
+
+def test_the_output_photo_keeps_an_rgb_colour_profile(group, detector, tmp_path):
+    """A phone's Display P3 JPEG shows the same colours upscaled (here sRGB's profile stands in)."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(group[0]).save(tmp_path / "p3.jpg", quality=95, icc_profile=profile)
+    report = batch.super_resolve_photos([str(tmp_path / "p3.jpg")], _LandmarkEcho(), str(tmp_path / "out"),
+                                        detector=detector)
+    with Image.open(tmp_path / "out" / report["photos"]["p3.jpg"]["output"]) as output:
+        assert output.info.get("icc_profile") == profile
 
 
 def test_a_run_stopped_part_way_keeps_the_report_of_the_photos_written(group, detector, tmp_path):

@@ -4,7 +4,7 @@ For each photo `<stem>.<ext>` with at least one face, into `output_dir`:
 
     <stem>_x<U>.<jpg|png>         the photo upscaled xU (Pillow bicubic) with the SR faces pasted in;
                                   JPEG (quality 95, no chroma subsampling) for a JPEG input, else PNG
-                                  (`output_format` chooses)
+                                  (`output_format` chooses); the input's RGB colour profile, if any
     <stem>_face<i>_lr.png         the LR the model saw (i = 0, 1, ... most confident first)
     <stem>_face<i>_bicubic.png    that LR upscaled to the SR size with Pillow bicubic
     <stem>_face<i>_sr.png         the model's 128x128 SR face
@@ -204,10 +204,11 @@ def _photo(path, stem, predictors, refusals, output_dir, upscale, output_format,
         raise FileExistsError(f"{existing[0]} exists in {output_dir} (nothing is overwritten)")
     canvas, results = photo.super_resolve_photo(image, plans, predictors, upscale, timing)
     start = time.perf_counter()
-    if chosen == "jpeg":
-        image_files.write_jpeg(os.path.join(output_dir, output), canvas, JPEG_QUALITY)  # never replaces a file
+    profile = image_files.rgb_icc_profile(path)  # a phone's Display P3 photo keeps its colours
+    if chosen == "jpeg":  # never replaces a file
+        image_files.write_jpeg(os.path.join(output_dir, output), canvas, JPEG_QUALITY, icc_profile=profile)
     else:
-        image_files.write_png(os.path.join(output_dir, output), canvas)
+        image_files.write_png(os.path.join(output_dir, output), canvas, icc_profile=profile)
     faces = [_face_entry(output_dir, result, files, models) for result, files in zip(results, crops)]
     timing["write_s"] = time.perf_counter() - start
     return {"output": output, "size": [image.shape[1], image.shape[0]],

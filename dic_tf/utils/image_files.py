@@ -14,7 +14,8 @@ predict.py and `predict.py --photos`). It returns 8-bit RGB, upright:
 
 Every refusal is an `ImageReadError` whose message is one line naming the file.
 `write_png` and `write_jpeg` write atomically (`dic_tf.utils.atomic`): a file is never seen
-half-written, and it replaces an existing file only when asked to.
+half-written, and it replaces an existing file only when asked to; they embed an RGB colour
+profile when given one (`rgb_icc_profile` of the input).
 
 Example:
     names = list_images("faces")                     # ["a.jpg", "b.png"]
@@ -127,7 +128,7 @@ def read_rgb(path, max_pixels=None):
         raise ImageReadError(f"{path}: not a readable image ({_one_line(error)}).") from error
 
 
-def write_png(path, image, overwrite=False):
+def write_png(path, image, overwrite=False, icc_profile=None):
     """Writes uint8 `[H, W, 3]` RGB as a PNG file, atomically; creates its folder.
 
     Args:
@@ -135,20 +136,40 @@ def write_png(path, image, overwrite=False):
         image: uint8 `[H, W, 3]`.
         overwrite: replace an existing file; without it an existing file is
             left as it was and `FileExistsError` raised.
+        icc_profile: an RGB ICC profile to embed (`rgb_icc_profile`), or None.
 
     Example:
         write_png("out/sr/a.png", sr, overwrite=True)
     """
-    _write(path, image, overwrite, format="PNG")
+    _write(path, image, overwrite, icc_profile, format="PNG")
 
 
-def write_jpeg(path, image, quality=95, overwrite=False):
+def write_jpeg(path, image, quality=95, overwrite=False, icc_profile=None):
     """Writes uint8 `[H, W, 3]` RGB as a JPEG file (no chroma subsampling), atomically; as `write_png`.
 
     Example:
         write_jpeg("out/photo_x2.jpg", canvas)  # quality 95
     """
-    _write(path, image, overwrite, format="JPEG", quality=quality, subsampling=0)
+    _write(path, image, overwrite, icc_profile, format="JPEG", quality=quality, subsampling=0)
+
+
+def rgb_icc_profile(path):
+    """The ICC colour profile embedded in an image file when it describes RGB (a phone's Display P3,
+    Adobe RGB), else None: what an output of `read_rgb`'s pixels must carry to show the same colours.
+
+    A CMYK or grayscale profile is left out (`read_rgb` converts those
+    pixels to RGB). Reads the header only.
+
+    Example:
+        write_jpeg("out/photo_x2.jpg", canvas, icc_profile=rgb_icc_profile("photo.jpg"))
+    """
+    try:
+        with Image.open(path) as image:
+            profile = image.info.get("icc_profile")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    # An ICC header holds the data colour space at bytes 16-19.
+    return profile if profile and len(profile) >= 20 and profile[16:20] == b"RGB " else None
 
 
 def jpeg_round_trip(image, quality):
@@ -164,8 +185,10 @@ def jpeg_round_trip(image, quality):
     return np.array(Image.open(buffer).convert("RGB"))
 
 
-def _write(path, image, overwrite, **options):
+def _write(path, image, overwrite, icc_profile, **options):
     buffer = io.BytesIO()
+    if icc_profile:
+        options["icc_profile"] = icc_profile
     Image.fromarray(np.asarray(image)).save(buffer, **options)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     (atomic.write_file if overwrite else atomic.write_new_file)(path, buffer.getvalue())
