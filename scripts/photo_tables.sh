@@ -21,29 +21,31 @@ if [[ $# -ne 2 ]]; then
     echo "usage: bash scripts/photo_tables.sh FACES WORK (FACES holds images/ and info.json)" >&2
     exit 2
 fi
-FACES=$1
-WORK=$2
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BACKEND=${KERAS_BACKEND:-tensorflow}
 JOBS=${JOBS:-4}
 THREADS=${THREADS:-1}
-for path in "$FACES/images" "$FACES/info.json"; do
+for path in "$1/images" "$1/info.json"; do
     [[ -e $path ]] || { echo "photo_tables.sh: $path does not exist; FACES must hold images/ and info.json" >&2; exit 2; }
 done
-mkdir -p "$WORK"
+mkdir -p "$2"
+FACES=$(cd "$1" && pwd)  # absolute: the commands below run in the repository
+WORK=$(cd "$2" && pwd)
 cd "$REPO"
 
 # 1. The split: the last 100 names (sorted) are the held-out faces of every table.
-if [[ ! -f $WORK/holdout_info.json ]]; then
+if [[ ! -f $WORK/train_info.json || ! -f $WORK/holdout_info.json ]]; then
     python - "$FACES/info.json" "$WORK" <<'EOF'
 import json, os, sys
 from dic_tf.utils import atomic
 with open(sys.argv[1]) as f:
     info = json.load(f)
 names = sorted(info)
+if len(names) <= 100:
+    sys.exit(f"photo_tables.sh: {sys.argv[1]} has {len(names)} faces; expected more than the 100 held out.")
 for part, chosen in (("train_info.json", names[:-100]), ("holdout_info.json", names[-100:])):
-    atomic.write_new_file(os.path.join(sys.argv[2], part),
-                          json.dumps({name: info[name] for name in chosen}).encode("utf-8"))
+    atomic.write_file(os.path.join(sys.argv[2], part),
+                      json.dumps({name: info[name] for name in chosen}).encode("utf-8"))
 EOF
 fi
 
@@ -64,12 +66,14 @@ threads=()
 train() {  # name flagfile scale
     python train.py --flagfile="configs/$2" --train_data="$WORK/faces_x$3/train" \
         --val_data="$WORK/faces_x$3/val" --train_dir="$WORK/$1" --checkpoint_every=50 \
-        --noprogress "${threads[@]}" ${TRAIN_FLAGS:-} >>"$WORK/$1.log" 2>&1
+        --noprogress ${threads[@]+"${threads[@]}"} ${TRAIN_FLAGS:-} >>"$WORK/$1.log" 2>&1
 }
 runs=("deg_x8 real_faces_degraded.flags 8" "deg_x4 real_faces_degraded_x4.flags 4"
       "deg_x2 real_faces_degraded_x2.flags 2"
       "bic_x4 real_faces_x4.flags 4 --num_train_steps=1000 --val_every=250")
 pids=()
+# Stopping this script stops its trainings (background jobs of a script ignore Ctrl-C).
+trap 'kill "${pids[@]}" 2>/dev/null; exit 130' INT TERM
 for run in "${runs[@]}"; do
     read -r name flagfile scale extra <<<"$run"
     # shellcheck disable=SC2086

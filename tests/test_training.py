@@ -249,6 +249,8 @@ def test_resume_reaches_the_same_weights(tmp_path, demo_data):
     tf.config.experimental.enable_op_determinism()
     straight = _run(tmp_path / "straight", demo_data, 8)
     straight.train()
+    (tmp_path / "resumed").mkdir()
+    (tmp_path / "resumed" / "metrics.jsonl").write_text('{"step": 3, "psnr": 2')  # killed before a checkpoint
     first = _run(tmp_path / "resumed", demo_data, 5)
     first.train()
     with open(tmp_path / "resumed" / "metrics.jsonl", "a") as f:

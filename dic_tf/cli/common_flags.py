@@ -211,8 +211,9 @@ def model_source_from_flags(sources=MODEL_SOURCES, others=(), config_exclude=(),
 def model_sources_from_flags(sources=MODEL_SOURCES, flag_values=FLAGS):
     """Checks model-source flags that may name several models; returns `[(flag name, path)]`.
 
-    At least one model; each path must exist; `--pytorch_checkpoint` at most
-    once (the config flags describe its architecture, and only its).
+    At least one model; each path must exist. `--pytorch_checkpoint` is a
+    single-valued flag (the config flags describe its architecture, and only
+    its): given again, as in a flagfile then on the command line, the last wins.
 
     Example:
         models = model_sources_from_flags()  # [("checkpoint", "runs/x8"), ("saved_model", "exports/x4")]
@@ -220,11 +221,6 @@ def model_sources_from_flags(sources=MODEL_SOURCES, flag_values=FLAGS):
     given = [(name, path) for name in sources for path in _values(name, flag_values)]
     if not given:
         raise app.UsageError(f"Give at least one of {_one_of(sources)}; got none.")
-    # A single-valued flag keeps its last value: `present` counts every time it was given.
-    official = flag_values["pytorch_checkpoint"].present if "pytorch_checkpoint" in sources else 0
-    if official > 1:
-        raise app.UsageError(f"--pytorch_checkpoint is given {official} times; expected at most one "
-                             "(the config flags describe its architecture).")
     _check_sources(given, (), flag_values)
     return given
 

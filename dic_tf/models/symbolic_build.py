@@ -26,4 +26,6 @@ class SymbolicBuild:
     """
 
     def build(self, input_shape):
-        self.compute_output_spec(keras.KerasTensor(tuple(input_shape)))
+        # The input in the dtype `__call__` casts to (bfloat16 under a mixed policy), as Keras' own
+        # build-by-run sees it.
+        self.compute_output_spec(keras.KerasTensor(tuple(input_shape), dtype=self.input_dtype))

@@ -4,7 +4,8 @@ For each photo `<stem>.<ext>` with at least one face, into `output_dir`:
 
     <stem>_x<U>.<jpg|png>         the photo upscaled xU (Pillow bicubic) with the SR faces pasted in;
                                   JPEG (quality 95, no chroma subsampling) for a JPEG input, else PNG
-                                  (`output_format` chooses); the input's RGB colour profile, if any
+                                  (`output_format` chooses); it and the face files below carry the
+                                  input's RGB colour profile, if any
     <stem>_face<i>_lr.png         the LR the model saw (i = 0, 1, ... most confident first)
     <stem>_face<i>_bicubic.png    that LR upscaled to the SR size with Pillow bicubic
     <stem>_face<i>_sr.png         the model's 128x128 SR face
@@ -113,25 +114,26 @@ def super_resolve_photos(paths, predictors, output_dir, upscale=2, output_format
         if "refused" in model:
             tqdm.write(f"{model['source']} {model['refused']}: it is not used", file=sys.stderr)
     report = {"photos": {}, "no_face": [], "skipped": {}, "upscale": upscale, "models": models}
-    name = None
+    current = None  # the photo in hand, for a run stopped part-way
     try:
         for path, stem in tqdm(list(zip(paths, stems)), desc="photos", unit="photo",
                                disable=len(paths) == 1 or not progress):
-            name = os.path.basename(path)
+            current = name = os.path.basename(path)
             try:
                 entry = _photo(path, stem, predictors, refusals, output_dir, upscale, output_format, detector,
                                models, max_pixels or max_input_pixels(upscale))
             except (image_files.ImageReadError, FileExistsError) as error:
                 tqdm.write(f"skipped {name}: {error}", file=sys.stderr)
                 report["skipped"][name] = str(error)
-                continue
-            if entry is None:
-                tqdm.write(f"no face found in {name}; left out", file=sys.stderr)
-                report["no_face"].append(name)
             else:
-                report["photos"][name] = entry
+                if entry is None:
+                    tqdm.write(f"no face found in {name}; left out", file=sys.stderr)
+                    report["no_face"].append(name)
+                else:
+                    report["photos"][name] = entry
+            current = None
     except BaseException as error:  # the photos written so far keep their report
-        report["stopped"] = {"photo": name, "error": f"{type(error).__name__}: {error}"}
+        report["stopped"] = {"photo": current, "error": f"{type(error).__name__}: {error}"}
         raise
     finally:
         atomic.write_new_file(report_path, (json.dumps(report, indent=1) + "\n").encode("utf-8"))
@@ -209,7 +211,7 @@ def _photo(path, stem, predictors, refusals, output_dir, upscale, output_format,
         image_files.write_jpeg(os.path.join(output_dir, output), canvas, JPEG_QUALITY, icc_profile=profile)
     else:
         image_files.write_png(os.path.join(output_dir, output), canvas, icc_profile=profile)
-    faces = [_face_entry(output_dir, result, files, models) for result, files in zip(results, crops)]
+    faces = [_face_entry(output_dir, result, files, models, profile) for result, files in zip(results, crops)]
     timing["write_s"] = time.perf_counter() - start
     return {"output": output, "size": [image.shape[1], image.shape[0]],
             "output_size": [canvas.shape[1], canvas.shape[0]],
@@ -222,8 +224,8 @@ def _crop_names(stem, plans):
             for i, plan in enumerate(plans)]
 
 
-def _face_entry(output_dir, result, files, models):
-    """Writes a face's crops; returns its `photos.json` entry."""
+def _face_entry(output_dir, result, files, models, profile):
+    """Writes a face's crops (with the photo's RGB colour profile, or none); returns its `photos.json` entry."""
     plan = result.plan
     entry = {
         "box": plan.face.box.tolist(),
@@ -237,6 +239,6 @@ def _face_entry(output_dir, result, files, models):
         return {**entry, "reason": plan.reason}
     entry["flags"] = list(result.flags)
     for kind, file in zip(CROP_KINDS, files):
-        image_files.write_png(os.path.join(output_dir, file), getattr(result, kind))
+        image_files.write_png(os.path.join(output_dir, file), getattr(result, kind), icc_profile=profile)
         entry[f"{kind}_file"] = file
     return {**entry, "landmarks_steps": result.landmarks_steps.tolist()}

@@ -166,6 +166,8 @@ class TrainingRun:
                 print(f"Initialised: {loaded}")
             if self.chief:
                 self._write_run_info()
+                if os.path.exists(self.metrics_path):  # left by a run killed before its first checkpoint
+                    truncate_metrics(self.metrics_path, 0)
             return
         state = saving.read_state(latest)
         if state.get("mode", "dic") != self.mode:
