@@ -186,13 +186,14 @@ def region_scores(image, truth, region):
     return image_quality.psnr_y(a, b, border=0), image_quality.ssim_y(a, b, border=0)
 
 
-def score_pair(pair, predictors, upscale):
+def score_pair(pair, predictors, upscale, refusals=None):
     """Bicubic, each model forced, and the model `choice.choose_model` picks, on one `PhotoPair`.
 
     Args:
         pair: a `PhotoPair`.
         predictors: models with `lr_size` and `scale` (`photo.run_model`).
         upscale: `U`.
+        refusals: `photo.model_refusals(predictors)`, when the caller has it (None: computed).
 
     Returns:
         dict: "bicubic": (psnr, ssim); "models": [(psnr, ssim)] per predictor;
@@ -205,7 +206,9 @@ def score_pair(pair, predictors, upscale):
         1
     """
     lr_sizes = [p.lr_size for p in predictors]
-    (plan,) = photo.plan_faces([pair.face], lr_sizes, upscale, refusals=photo.model_refusals(predictors))
+    if refusals is None:
+        refusals = photo.model_refusals(predictors)
+    (plan,) = photo.plan_faces([pair.face], lr_sizes, upscale, refusals=refusals)
     models = []
     for index in range(len(predictors)):
         forced = photo.plan_faces([pair.face], lr_sizes, upscale, model=index)
@@ -256,11 +259,12 @@ def measure_cell(faces, predictors, face_side, upscale, degradation=CLEAN, seed=
         >>> measure_cell(faces, [x8, x4, x2], 16, 4)["chosen"]  # doctest: +SKIP
     """
     rng = np.random.default_rng(seed)
+    refusals = photo.model_refusals(predictors)
     scores = []
     for image, landmarks, bbox in faces:
         pair = photo_pair(image, landmarks, bbox, face_side, upscale, degradation, rng)
         if pair is None:
             return None
-        scores.append(score_pair(pair, predictors, upscale))
+        scores.append(score_pair(pair, predictors, upscale, refusals))
     return summarize(scores, len(predictors))
 
