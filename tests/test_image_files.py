@@ -122,10 +122,10 @@ def test_an_rgb_colour_profile_is_carried_and_another_is_left_out(picture, tmp_p
     Image.fromarray(picture).save(tmp_path / "rgb.jpg", icc_profile=rgb)
     Image.fromarray(picture).save(tmp_path / "lab.jpg", icc_profile=lab)
     Image.fromarray(picture).save(tmp_path / "none.png")
-    assert image_files.rgb_icc_profile(tmp_path / "rgb.jpg") == rgb
-    assert image_files.rgb_icc_profile(tmp_path / "lab.jpg") is None
-    assert image_files.rgb_icc_profile(tmp_path / "none.png") is None
-    assert image_files.rgb_icc_profile(tmp_path / "missing.jpg") is None  # read_rgb reports it
+    for name, expected in (("rgb.jpg", rgb), ("lab.jpg", None), ("none.png", None)):
+        pixels, profile = image_files.read_rgb_and_profile(tmp_path / name)
+        np.testing.assert_array_equal(pixels, image_files.read_rgb(tmp_path / name))
+        assert profile == expected, name
     image_files.write_jpeg(str(tmp_path / "out.jpg"), picture, icc_profile=rgb)
     image_files.write_png(str(tmp_path / "out.png"), picture, icc_profile=rgb)
     image_files.write_png(str(tmp_path / "plain.png"), picture)

@@ -18,15 +18,17 @@ antialiased by the scale) samples its HR, in one resampling of the face:
    possibly fractional, crop square (`dic_tf.utils.resize.resize_bicubic(box=...)`),
    whose filter widens with the shrink factor: the antialiasing.
 
-`dic_tf.photos.photo` samples a model's LR this way, straight at the LR
-size (not a 128 crop shrunk again, as the official LR is): when the face is
-larger than the LR, step 1's interpolation runs on the photo's finer grid, so
-its blur lies above the LR's frequencies and Pillow's filter in step 2 is the
-one low-pass the face goes through (warping a pre-shrunk photo instead would
-filter it twice). A turned face smaller than the crop is interpolated straight
-into it in one step (`bicubic_warp`), since turning it at the photo's coarser
-scale first would blur it twice. For an upright face whose crop square falls
-on whole pixels, the 128 crop equals the official preparation's bit for bit.
+`dic_tf.photos.photo` samples a model's LR with it through an upright window on
+the photo's pixel grid (`photo.window_transform`): step 1 is then a crop and step
+2 a Pillow resize by a power of two, or none. A turned face's template crop
+(`scripts/evaluate_photo_alignment.py` compares it with the official
+preparation's) goes through both steps: when the face is larger than the crop,
+step 1's interpolation runs on the photo's finer grid, so its blur lies above the
+crop's frequencies and Pillow's filter in step 2 is the one low-pass the face goes
+through; a turned face smaller than the crop is interpolated straight into it in
+one step (`bicubic_warp`), since turning it at the photo's coarser scale first
+would blur it twice. For an upright face whose crop square falls on whole pixels,
+the 128 crop equals the official preparation's bit for bit.
 """
 
 import math

@@ -191,7 +191,7 @@ def _photo(path, stem, predictors, refusals, output_dir, upscale, output_format,
     """One photo: its `photos.json` entry, or None without a face; raises on a bad or clashing file."""
     name = os.path.basename(path)
     start = time.perf_counter()
-    image = image_files.read_rgb(path, max_pixels)
+    image, profile = image_files.read_rgb_and_profile(path, max_pixels)  # a phone's Display P3 keeps its colours
     timing = {"read_s": time.perf_counter() - start}
     start = time.perf_counter()
     faces = detector(image)
@@ -206,7 +206,6 @@ def _photo(path, stem, predictors, refusals, output_dir, upscale, output_format,
         raise FileExistsError(f"{existing[0]} exists in {output_dir} (nothing is overwritten)")
     canvas, results = photo.super_resolve_photo(image, plans, predictors, upscale, timing)
     start = time.perf_counter()
-    profile = image_files.rgb_icc_profile(path)  # a phone's Display P3 photo keeps its colours
     if chosen == "jpeg":  # never replaces a file
         image_files.write_jpeg(os.path.join(output_dir, output), canvas, JPEG_QUALITY, icc_profile=profile)
     else:

@@ -73,11 +73,12 @@ def paste_face(canvas, face, transform, scale, mask=None):
     size = face.shape[0]
     mask = feather_mask(size) if mask is None else np.asarray(mask, np.float32)
     to_crop = canvas_to_crop(transform, scale)
-    shrink = scale / alignment.scale_of(transform)  # canvas pixels per crop pixel
-    if shrink != 1:
+    # Canvas pixels per crop pixel: 1 where the face covers `size` canvas pixels (a float that can
+    # be 1 +- 1 ulp, so the rounded side decides, not the factor).
+    side = max(1, int(round(size * scale / alignment.scale_of(transform))))
+    if side != size:
         # Resize the face first with Pillow's bicubic (antialiased when it shrinks): the warp then
         # never scales, and moves the face by whole pixels for a window on the photo's grid.
-        side = max(1, int(round(size * shrink)))
         face = resize_bicubic(face, side)
         mask = np.asarray(Image.fromarray(mask).resize((side, side), Image.BILINEAR))
         to_crop = to_crop * (side / size)

@@ -15,7 +15,7 @@ predict.py and `predict.py --photos`). It returns 8-bit RGB, upright:
 Every refusal is an `ImageReadError` whose message is one line naming the file.
 `write_png` and `write_jpeg` write atomically (`dic_tf.utils.atomic`): a file is never seen
 half-written, and it replaces an existing file only when asked to; they embed an RGB colour
-profile when given one (`rgb_icc_profile` of the input).
+profile when given one (`read_rgb_and_profile` of the input).
 
 Example:
     names = list_images("faces")                     # ["a.jpg", "b.png"]
@@ -109,6 +109,19 @@ def read_rgb(path, max_pixels=None):
     Example:
         read_rgb("face.jpg").shape  # (H, W, 3), EXIF orientation applied
     """
+    return read_rgb_and_profile(path, max_pixels)[0]
+
+
+def read_rgb_and_profile(path, max_pixels=None):
+    """`read_rgb`'s pixels and the file's ICC colour profile when it describes RGB, from one opening.
+
+    The profile (a phone's Display P3, Adobe RGB) is what an output of these
+    pixels must carry to show the same colours; a CMYK, grayscale or Lab
+    profile is None (those pixels are converted to RGB).
+
+    Example:
+        image, profile = read_rgb_and_profile("phone.jpg")  # profile: Display P3's bytes
+    """
     if max_pixels is not None:
         width, height = image_size(path)
         if width * height > max_pixels:
@@ -121,7 +134,8 @@ def read_rgb(path, max_pixels=None):
             if max_pixels is not None:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked above
             with Image.open(path) as image:
-                return _to_rgb(ImageOps.exif_transpose(image), path)
+                profile = _rgb_profile(image.info.get("icc_profile"))
+                return _to_rgb(ImageOps.exif_transpose(image), path), profile
     except ImageReadError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
@@ -136,7 +150,7 @@ def write_png(path, image, overwrite=False, icc_profile=None):
         image: uint8 `[H, W, 3]`.
         overwrite: replace an existing file; without it an existing file is
             left as it was and `FileExistsError` raised.
-        icc_profile: an RGB ICC profile to embed (`rgb_icc_profile`), or None.
+        icc_profile: an RGB ICC profile to embed (`read_rgb_and_profile`), or None.
 
     Example:
         write_png("out/sr/a.png", sr, overwrite=True)
@@ -153,22 +167,8 @@ def write_jpeg(path, image, quality=95, overwrite=False, icc_profile=None):
     _write(path, image, overwrite, icc_profile, format="JPEG", quality=quality, subsampling=0)
 
 
-def rgb_icc_profile(path):
-    """The ICC colour profile embedded in an image file when it describes RGB (a phone's Display P3,
-    Adobe RGB), else None: what an output of `read_rgb`'s pixels must carry to show the same colours.
-
-    A CMYK or grayscale profile is left out (`read_rgb` converts those
-    pixels to RGB). Reads the header only.
-
-    Example:
-        write_jpeg("out/photo_x2.jpg", canvas, icc_profile=rgb_icc_profile("photo.jpg"))
-    """
-    try:
-        with Image.open(path) as image:
-            profile = image.info.get("icc_profile")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
-    # An ICC header holds the data colour space at bytes 16-19.
+def _rgb_profile(profile):
+    """An ICC profile when it describes RGB (its header holds the data colour space at bytes 16-19), else None."""
     return profile if profile and len(profile) >= 20 and profile[16:20] == b"RGB " else None
 
 
