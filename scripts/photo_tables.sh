@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tables of docs/photos.md from the development faces, in one resumable command:
 # the split (the last 100 faces by sorted name held out), the prepared data at x8/x4/x2, the
-# four reduced models (degradation-trained x8, x4, x2 and the bicubic-trained x4 of the grid),
+# four reduced models (degradation-trained x8, x4, x2 and the bicubic-trained x4 of the grid, on
+# the degraded flagfiles' schedule),
 # then the three tables (clean, JPEG 90, the grid of unseen degradations) as JSON.
 #
 #   bash scripts/photo_tables.sh FACES WORK
@@ -70,7 +71,7 @@ train() {  # name flagfile scale
 }
 runs=("deg_x8 real_faces_degraded.flags 8" "deg_x4 real_faces_degraded_x4.flags 4"
       "deg_x2 real_faces_degraded_x2.flags 2"
-      "bic_x4 real_faces_x4.flags 4 --num_train_steps=1000 --val_every=250")
+      "bic_x4 real_faces_x4.flags 4 --num_train_steps=1000 --val_every=250 --learning_rate=5e-4 --lr_milestones=500,750")
 pids=()
 # Stopping this script stops its trainings (background jobs of a script ignore Ctrl-C).
 trap 'kill "${pids[@]}" 2>/dev/null; exit 130' INT TERM
