@@ -11,7 +11,7 @@ crop square mapped into the photo, `alignment.crop_side`). The rule:
 2. a model is usable for the face when `k <= 0`, i.e. `c < lr_size x 2^0.5`:
    with `k >= 1` its window is shrunk by 2^k before the model and at least
    3/4 of the face's pixels are gone, which no model made up for on 100
-   held-out faces (2.6-7.8 dB below bicubic upscaling, docs/photos.md);
+   held-out faces (2.3-7.5 dB below bicubic upscaling, docs/photos.md);
 3. among the usable models, the one whose LR size best fits the face: the
    smallest `|log2(c / lr_size)|` (a tie goes to the larger LR, which keeps
    more pixels);
