@@ -126,6 +126,8 @@ def test_an_rgb_colour_profile_is_carried_and_another_is_left_out(picture, tmp_p
         pixels, profile = image_files.read_rgb_and_profile(tmp_path / name)
         np.testing.assert_array_equal(pixels, image_files.read_rgb(tmp_path / name))
         assert profile == expected, name
+    with pytest.raises(image_files.ImageReadError, match="missing.jpg"):
+        image_files.read_rgb_and_profile(tmp_path / "missing.jpg")
     image_files.write_jpeg(str(tmp_path / "out.jpg"), picture, icc_profile=rgb)
     image_files.write_png(str(tmp_path / "out.png"), picture, icc_profile=rgb)
     image_files.write_png(str(tmp_path / "plain.png"), picture)

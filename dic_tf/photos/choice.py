@@ -23,8 +23,8 @@ crop square mapped into the photo, `alignment.crop_side`). The rule:
    best-fitting model that is not refused, or stay bicubic when every model
    that fits them is. A reduced x2 model 0.41 dB below bicubic on its
    validation (an early one, Adam 1e-4) made faces of 48 and 64 px 0.76 and
-   0.56 dB worse than bicubic upscaling (docs/photos.md). A model without a record (the authors'
-   `.pth`, a checkpoint copied out of its run) is used.
+   0.56 dB worse than bicubic upscaling (docs/photos.md). A model without a
+   record (the authors' `.pth`, a checkpoint copied out of its run) is used.
 
 Example:
     >>> choose_model(30.0, [16, 32], upscale=2)

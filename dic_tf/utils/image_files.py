@@ -167,11 +167,6 @@ def write_jpeg(path, image, quality=95, overwrite=False, icc_profile=None):
     _write(path, image, overwrite, icc_profile, format="JPEG", quality=quality, subsampling=0)
 
 
-def _rgb_profile(profile):
-    """An ICC profile when it describes RGB (its header holds the data colour space at bytes 16-19), else None."""
-    return profile if profile and len(profile) >= 20 and profile[16:20] == b"RGB " else None
-
-
 def jpeg_round_trip(image, quality):
     """uint8 `[H, W, 3]` RGB encoded as JPEG at `quality` (Pillow's default 4:2:0 chroma, as cameras
     and web resizers write) and decoded again: what a JPEG copy of the picture holds.
@@ -293,6 +288,11 @@ def _orientation(image):
             exif.load(image.info["exif"])
         return exif.get(_ORIENTATION, 1)
     return image.getexif().get(_ORIENTATION, 1)
+
+
+def _rgb_profile(profile):
+    """An ICC profile when it describes RGB (its header holds the data colour space at bytes 16-19), else None."""
+    return profile if profile and len(profile) >= 20 and profile[16:20] == b"RGB " else None
 
 
 def _to_rgb(image, path):
